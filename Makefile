@@ -1,0 +1,40 @@
+# Linli: the two commands a fresh machine needs.
+#   make demo   install everything, then run webhook + scheduler + simulator on SQLite (seeded)
+#   make test   install what the tests need (incl. Debian's chromium), then run them
+# Extra: make test-pg (same suite on PostgreSQL), make bench.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test test-pg bench install chromium wrk
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $(STAMP)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+
+demo: $(STAMP)
+	$(BIN)/python -m bot demo
+
+test: $(STAMP) chromium
+	$(BIN)/python -m pytest
+
+test-pg: $(STAMP) chromium
+	LINLI_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest
+
+bench: $(STAMP) wrk
+	$(BIN)/python bench/webhook.py

@@ -1,0 +1,11 @@
+"""Reference for bench/webhook.py: a bare wechatpy echo (parse + reply, no database)."""
+from flask import Flask, Response, request
+from wechatpy import create_reply, parse_message
+
+app = Flask(__name__)
+
+
+@app.post("/wechat")
+def echo() -> Response:
+    msg = parse_message(request.get_data())
+    return Response(create_reply(msg.content, msg).render(), mimetype="application/xml")

@@ -1,0 +1,25 @@
+"""`/healthz`: database reachable and scheduler heartbeat age, as JSON."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from models import Lease, utcnow
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers; scheduler heartbeat age is reported, not judged."""
+    sessions = current_app.extensions["linli.sessions"]
+    try:
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+            lease = session.scalar(select(Lease).where(Lease.name == "scheduler"))
+    except SQLAlchemyError:
+        return jsonify(database="unreachable"), 503
+    age = (utcnow() - lease.heartbeat_at).total_seconds() if lease else None
+    return jsonify(database="ok", scheduler_heartbeat_age_seconds=age,
+                   scheduler_holder=lease.holder if lease else None)

@@ -1,0 +1,63 @@
+"""Demo data: the communities of the seed articles, with grids, buildings and staff.
+
+金宁、仙湖、西联 in 丹灶镇 and 河岗 in 西樵镇 (南海区, 佛山). Idempotent.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import Config
+from bot.db import make_engine, make_session_factory, transaction
+from bot.staff import upsert_staff
+from models import Building, Community, Grid, GridWorker, Resident, ResidentRole, Role
+
+COMMUNITIES = [
+    # name, district, scene code, {grid: [buildings]}
+    ("金宁社区", "南海区丹灶镇", "jinning",
+     {"金宁第一网格": ["1栋", "2栋", "3栋", "4栋"], "金宁第二网格": ["5栋", "6栋", "7栋", "8栋"]}),
+    ("仙湖社区", "南海区丹灶镇", "xianhu",
+     {"仙湖第一网格": ["仙湖花园1座", "仙湖花园2座"], "仙湖第二网格": ["湖景苑A栋", "湖景苑B栋"]}),
+    ("西联社区", "南海区丹灶镇", "xilian",
+     {"西联第一网格": ["幸福里1巷", "幸福里2巷"], "西联第二网格": ["工业区宿舍1栋"]}),
+    ("河岗社区", "南海区西樵镇", "hegang",
+     {"河岗第一网格": ["河岗村东片", "河岗村西片"], "河岗第二网格": ["爱心农场片区"]}),
+]
+
+
+def _get_or_add(session: Session, model, defaults: dict | None = None, **keys):
+    row = session.scalars(select(model).filter_by(**keys)).first()
+    if row is None:
+        row = model(**keys, **(defaults or {}))
+        session.add(row)
+        session.flush()
+    return row
+
+
+def seed(config: Config) -> str:
+    engine = make_engine(config.get_path("database.url"))
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            for name, district, scene, grids in COMMUNITIES:
+                community = _get_or_add(session, Community, {"district": district,
+                                                             "scene_code": scene}, name=name)
+                for grid_no, (grid_name, buildings) in enumerate(grids.items(), start=1):
+                    grid = _get_or_add(session, Grid, community_id=community.id, name=grid_name)
+                    for building in buildings:
+                        _get_or_add(session, Building, {"grid_id": grid.id},
+                                    community_id=community.id, name=building)
+                    worker = _get_or_add(session, Resident, {
+                        "name": f"{grid_name}网格员", "community_id": community.id,
+                        "followed": False}, openid=f"demo-gridworker-{scene}-{grid_no}")
+                    _get_or_add(session, ResidentRole, {"granted_by": "seed"},
+                                resident_id=worker.id, role=Role.GRID_WORKER)
+                    _get_or_add(session, GridWorker, {"title": f"{grid_name} 网格员"},
+                                grid_id=grid.id, resident_id=worker.id)
+            upsert_staff(session, config.get_path("demo.staff_username", "admin"),
+                         config.get_path("demo.staff_password", "linli-demo-2026"),
+                         role="admin", community_id=None, display_name="演示管理员")
+            count = len(session.scalars(select(Community)).all())
+    finally:
+        engine.dispose()
+    return f"demo data ready: {count} communities, staff login " \
+           f"{config.get_path('demo.staff_username', 'admin')}"

@@ -1,0 +1,14 @@
+"""Feature handlers, one module per capability, combined into the root router."""
+from __future__ import annotations
+
+from bot.router import Router
+
+
+def build_router() -> Router:
+    """The root router: feature routers in the order they take precedence."""
+    from handlers import help, platform_events, registration
+
+    root = Router()
+    for module in (registration, platform_events, help):
+        root.include(module.router)
+    return root

@@ -1,0 +1,69 @@
+"""Help, the main menu, and polite answers to messages no feature claims.
+
+Images, locations, links and videos arriving outside a conversation get a
+helpful reply here; features that want them (e.g. photo reports) register
+their own handler for the kind and take precedence by inclusion order.
+"""
+from __future__ import annotations
+
+import logging
+
+from bot.context import Context, Reply
+from bot.inbound import Incoming
+from bot.router import Router
+
+router = Router()
+log = logging.getLogger(__name__)
+
+
+@router.menu("HELP", "menu_help", order=90)
+def show_help(ctx: Context, msg: Incoming) -> Reply:
+    """Explains how to use the account and lists the menu."""
+    return ctx.reply("help", menu=ctx.router.menu_text())
+
+
+@router.keyword("说明", "使用说明")
+def greet(ctx: Context, msg: Incoming, _args: str) -> Reply:
+    return show_help(ctx, msg)
+
+
+@router.message("image")
+def image_outside_flow(ctx: Context, msg: Incoming) -> Reply:
+    return ctx.reply("image_without_context")
+
+
+@router.message("location")
+def location_outside_flow(ctx: Context, msg: Incoming) -> Reply:
+    """Remembers where the resident is; features may use it as a default place."""
+    remember_location(ctx, msg)
+    return ctx.reply("location_saved", label=msg.label or f"{msg.lat:.5f}, {msg.lng:.5f}")
+
+
+@router.message("voice")
+def voice_not_understood(ctx: Context, msg: Incoming) -> Reply:
+    """Voice without WeChat's speech recognition text."""
+    return ctx.reply("voice_not_understood")
+
+
+@router.message("*")
+def unsupported(ctx: Context, msg: Incoming) -> Reply:
+    if msg.kind == "unknown":
+        log.info("unknown message type %s", msg.fields.get("MsgType"))
+    return ctx.reply("unsupported_message")
+
+
+@router.event("location")
+def location_event(ctx: Context, msg: Incoming) -> None:
+    """Periodic position report (if the resident allowed it); nothing to say."""
+    remember_location(ctx, msg)
+
+
+@router.event("view")
+def menu_link_opened(ctx: Context, msg: Incoming) -> None:
+    return None
+
+
+def remember_location(ctx: Context, msg: Incoming) -> None:
+    if ctx.resident is not None and msg.lat is not None and msg.lng is not None:
+        ctx.resident.last_lat, ctx.resident.last_lng = msg.lat, msg.lng
+        ctx.resident.last_location_at = ctx.now

@@ -1,0 +1,1 @@
+"""The scheduler process: pushes, reminders and housekeeping, one instance at a time."""

@@ -1,0 +1,1 @@
+"""An offline, faithful stand-in for the WeChat platform (API side, client side, chat page)."""

@@ -1,0 +1,228 @@
+"""Control API (`/sim/api/...`) used by the browser page, the tests and the benchmarks.
+
+A persona is a simulated follower. Sending as a persona builds the message or
+event exactly as WeChat would and delivers it to the webhook; the answer
+comes back as what the persona's phone would show.
+"""
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from simulator.platform import Fault, Platform
+from simulator.wechat_side import Deliverer
+
+bp = Blueprint("sim_control", __name__, url_prefix="/sim")
+
+# Message ids must not repeat across simulator restarts against the same database.
+_msg_ids = itertools.count(int(time.time() * 1000) * 1000)
+MESSAGE_KINDS = {"text", "voice", "image", "location", "link", "video"}
+WINDOW_EVENTS = {"subscribe", "SCAN", "CLICK"}
+# A 1×1 PNG stands in for photos the page does not upload.
+PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                      "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2f1c5"
+                      "5d0000000049454e44ae426082")
+
+
+def platform() -> Platform:
+    return current_app.extensions["sim.platform"]
+
+
+def deliverer() -> Deliverer:
+    s = current_app.extensions["sim.settings"]
+    return Deliverer(s["webhook_url"], s["token"], s["appid"], s["aes_key"], s["mode"],
+                     s["reply_timeout"])
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(Response("JSON object expected\n", status=400))
+    return body
+
+
+@bp.get("/api/state")
+def state():
+    p = platform()
+    with p.lock:
+        return jsonify(menu=p.menu, tags=p.tags, personas=len(p.users),
+                       deliveries=len(p.deliveries), token_fetches=p.token_fetches,
+                       settings={k: v for k, v in current_app.extensions["sim.settings"].items()
+                                 if k not in ("token", "aes_key", "secret")})
+
+
+@bp.post("/api/reset")
+def reset():
+    platform().reset()
+    return jsonify(ok=True)
+
+
+@bp.post("/api/settings")
+def settings():
+    body = _body()
+    allowed = {"webhook_url", "reply_timeout", "mode", "report_events"}
+    unknown = set(body) - allowed - {"quotas"}
+    if unknown:
+        return Response(f"unknown settings: {sorted(unknown)}\n", status=400)
+    current_app.extensions["sim.settings"].update({k: body[k] for k in allowed & set(body)})
+    if "report_events" in body:
+        current_app.extensions["sim.reporter"].enabled = bool(body["report_events"])
+    if "quotas" in body:
+        platform().quotas = {str(k): int(v) for k, v in body["quotas"].items()}
+    return jsonify(ok=True)
+
+
+@bp.post("/api/faults")
+def add_fault():
+    body = _body()
+    if body.get("kind") not in ("http500", "errcode", "latency", "timeout"):
+        return Response("kind must be http500, errcode, latency or timeout\n", status=400)
+    fault = Fault(endpoint=body.get("endpoint", "*"), kind=body["kind"],
+                  errcode=int(body.get("errcode", -1)), latency_ms=int(body.get("latency_ms", 0)),
+                  remaining=body.get("count"))
+    with platform().lock:
+        platform().faults.append(fault)
+    return jsonify(ok=True)
+
+
+@bp.delete("/api/faults")
+def clear_faults():
+    with platform().lock:
+        platform().faults.clear()
+    return jsonify(ok=True)
+
+
+@bp.post("/api/tokens/invalidate")
+def invalidate_tokens():
+    platform().invalidate_tokens()
+    return jsonify(ok=True)
+
+
+@bp.post("/api/clock")
+def clock():
+    platform().clock_offset = float(_body().get("offset_seconds", 0))
+    return jsonify(now=platform().now())
+
+
+@bp.get("/api/deliveries")
+def deliveries():
+    since = request.args.get("since", 0, type=int)
+    touser, channel = request.args.get("touser"), request.args.get("channel")
+    with platform().lock:
+        rows = [d for d in platform().deliveries if d["seq"] > since
+                and (not touser or d["touser"] == touser)
+                and (not channel or d["channel"] == channel)]
+    return jsonify(deliveries=rows)
+
+
+@bp.post("/api/personas")
+def create_persona():
+    body = request.get_json(silent=True) or {}
+    openid = body.get("openid") or "o" + secrets.token_urlsafe(20)
+    user = platform().user(openid, body.get("nickname"))
+    return jsonify(openid=user.openid, nickname=user.nickname, followed=user.followed)
+
+
+@bp.get("/api/personas")
+def list_personas():
+    with platform().lock:
+        return jsonify(personas=[{"openid": u.openid, "nickname": u.nickname,
+                                  "followed": u.followed} for u in platform().users.values()])
+
+
+@bp.get("/api/personas/<openid>/inbox")
+def inbox(openid: str):
+    user = platform().users.get(openid) or abort(404)
+    since = request.args.get("since", 0, type=int)
+    with platform().lock:
+        return jsonify(messages=[m for m in user.inbox if m["seq"] > since])
+
+
+@bp.post("/api/media")
+def upload_media():
+    upload = request.files.get("file")
+    if upload is None:
+        return Response("file expected\n", status=400)
+    return jsonify(_store_media(upload.read(), upload.mimetype or "image/jpeg"))
+
+
+def _store_media(data: bytes, mimetype: str) -> dict:
+    media_id = secrets.token_urlsafe(24)
+    platform().media[media_id] = (data, mimetype)
+    return {"media_id": media_id, "pic_url": f"{request.host_url}sim/media/{media_id}"}
+
+
+@bp.get("/media/<media_id>")
+def media(media_id: str):
+    item = platform().media.get(media_id) or abort(404)
+    return Response(item[0], mimetype=item[1])
+
+
+@bp.post("/api/personas/<openid>/send")
+def send(openid: str):
+    """Deliver one message or event as this persona; answer with what the phone shows."""
+    body = _body()
+    p = platform()
+    user = p.user(openid)
+    kind = body.get("type", "text")
+    fields = _fields(kind, body, openid)
+    if fields is None:
+        return Response(f"unknown type {kind!r}\n", status=400)
+    if kind == "subscribe":
+        p.set_followed(openid, True)
+    elif kind == "unsubscribe":
+        p.set_followed(openid, False)
+    if kind in MESSAGE_KINDS or fields.get("Event") in WINDOW_EVENTS:
+        p.user_opened_window(openid, "message" if kind in MESSAGE_KINDS else "event")
+    p.record(user, "user", body.get("label") or _describe(kind, body), kind=kind)
+    outcome = deliverer().deliver(fields)
+    if outcome.reply is not None:
+        p.record(user, "notice" if outcome.status == "unavailable" else "reply", outcome.reply)
+    return jsonify(outcome.as_dict() | {"msg_id": fields.get("MsgId")})
+
+
+def _describe(kind: str, body: dict) -> str:
+    return body.get("content") or body.get("recognition") or f"[{kind}]"
+
+
+def _fields(kind: str, body: dict, openid: str) -> dict | None:
+    base = {"FromUserName": openid, "CreateTime": int(body.get("create_time") or time.time())}
+    msg = {**base, "MsgType": kind, "MsgId": body.get("msg_id") or next(_msg_ids)}
+    if kind == "text":
+        return {**msg, "Content": body.get("content", "")}
+    if kind == "voice":
+        voice = {**msg, "MediaId": secrets.token_urlsafe(16), "Format": "amr"}
+        return voice | ({"Recognition": body["recognition"]} if body.get("recognition") else {})
+    if kind == "image":
+        media = {"media_id": body["media_id"], "pic_url": body.get("pic_url", "")} \
+            if body.get("media_id") else _store_media(PIXEL, "image/png")
+        return {**msg, "PicUrl": media["pic_url"], "MediaId": media["media_id"]}
+    if kind == "location":
+        return {**msg, "Location_X": body.get("lat", 23.0268), "Location_Y": body.get("lng", 112.9366),
+                "Scale": 15, "Label": body.get("label_text", "")}
+    if kind == "link":
+        return {**msg, "Title": body.get("title", "链接"), "Description": "", "Url": body.get("url", "")}
+    if kind == "video":
+        return {**msg, "MediaId": secrets.token_urlsafe(16), "ThumbMediaId": secrets.token_urlsafe(16)}
+    event = {**base, "MsgType": "event"}
+    if kind == "subscribe":
+        scene = body.get("scene")
+        return {**event, "Event": "subscribe"} | (
+            {"EventKey": f"qrscene_{scene}", "Ticket": secrets.token_hex(8)} if scene else {})
+    if kind == "unsubscribe":
+        return {**event, "Event": "unsubscribe"}
+    if kind == "scan":
+        return {**event, "Event": "SCAN", "EventKey": body.get("scene", ""), "Ticket": secrets.token_hex(8)}
+    if kind == "click":
+        return {**event, "Event": "CLICK", "EventKey": body.get("key", "")}
+    if kind == "view":
+        return {**event, "Event": "VIEW", "EventKey": body.get("url", "")}
+    if kind == "location_event":
+        return {**event, "Event": "LOCATION", "Latitude": body.get("lat", 23.0268),
+                "Longitude": body.get("lng", 112.9366), "Precision": 30}
+    if kind == "raw":
+        return {**base, **(body.get("fields") or {})}
+    return None

@@ -1,0 +1,238 @@
+"""Shared fixtures: a real database, the bot and the simulator over real HTTP.
+
+The bot (`create_app`) and the simulator run in this process on loopback
+ports, each behind a threaded WSGI server; tests talk to them only over HTTP
+through `SimulatorClient` personas, and check the database directly.
+
+SQLite by default; set LINLI_TEST_DATABASE_URL (e.g. postgresql+psycopg://
+postgres@127.0.0.1:5432/test) to run the same suite on PostgreSQL.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+import requests
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from bot.app import create_app
+from bot.config import PROJECT_ROOT, load_config
+from bot.db import make_engine
+from bot.migrate import upgrade
+from bot.seed import seed
+from models import Base, Resident
+from simulator.app import create_sim_app
+from simulator.client import SimulatorClient
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A WSGI app served on a loopback port from a background thread."""
+
+    def __init__(self, app, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory) -> str:
+    url = os.environ.get("LINLI_TEST_DATABASE_URL")
+    if url:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'linli-test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def ports() -> dict[str, int]:
+    return {"bot": free_port(), "sim": free_port()}
+
+
+@pytest.fixture(scope="session")
+def config(db_url, ports):
+    return load_config(overrides={
+        "database": {"url": db_url},
+        "wechat": {"api_base_url": f"http://127.0.0.1:{ports['sim']}",
+                   "encoding_aes_key": AES_KEY, "previous_encoding_aes_key": ""},
+        "simulator": {"webhook_url": f"http://127.0.0.1:{ports['bot']}/wechat"},
+        "server": {"public_url": f"http://127.0.0.1:{ports['bot']}"},
+    }, environ={})
+
+
+@pytest.fixture(scope="session")
+def engine(db_url):
+    # Assertions read without taking SQLite's write lock from the bot.
+    engine = make_engine(db_url, sqlite_begin="DEFERRED")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def bot_server(config, ports):
+    server = LiveServer(create_app(config), ports["bot"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sim_server(config, ports, bot_server):
+    server = LiveServer(create_sim_app(config), ports["sim"])
+    yield server
+    server.stop()
+
+
+def reset_database(engine, config) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+    seed(config)
+
+
+@pytest.fixture
+def sim(sim_server, bot_server, engine, config) -> SimulatorClient:
+    """A clean world: empty seeded database, fresh simulator state, default settings."""
+    reset_database(engine, config)
+    client = SimulatorClient(sim_server.url)
+    client.reset()
+    client.settings(webhook_url=f"{bot_server.url}/wechat", reply_timeout=5, mode="safe",
+                    report_events=True)
+    return client
+
+
+class AssertSession(Session):
+    """`rollback()` always forgets what was loaded, so the next read sees the bot's commits."""
+
+    def rollback(self) -> None:
+        super().rollback()
+        self.expire_all()
+
+
+@pytest.fixture
+def db(engine):
+    """A session for assertions; call `db.rollback()` (or use `resident`) to see new commits."""
+    session = AssertSession(bind=engine, expire_on_commit=False)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def resident(db):
+    """Look a resident up fresh by openid (a new transaction sees the bot's commits)."""
+    def find(openid: str) -> Resident | None:
+        db.rollback()
+        return db.scalars(select(Resident).where(Resident.openid == openid)).first()
+    return find
+
+
+@pytest.fixture
+def registered(sim):
+    """A persona who followed through 金宁's QR code and finished registration."""
+    def make(name: str = "alice", mobile: str = "跳过"):
+        persona = sim.persona(name)
+        persona.follow(scene="jinning")
+        persona.say("3栋2单元")
+        persona.say(mobile)
+        return persona
+    return make
+
+
+@contextmanager
+def hold_write_lock(engine, db_url: str, openid: str, seconds: float):
+    """Keep the bot from finishing messages of `openid` for `seconds` (released by a timer)."""
+    if engine.dialect.name == "sqlite":
+        conn = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("BEGIN IMMEDIATE")
+
+        def release():
+            conn.execute("ROLLBACK")
+            conn.close()
+    else:
+        conn = engine.connect()
+        trans = conn.begin()
+        conn.execute(text("SELECT id FROM residents WHERE openid = :o FOR UPDATE"), {"o": openid})
+
+        def release():
+            trans.rollback()
+            conn.close()
+    timer = threading.Timer(seconds, release)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+
+
+@pytest.fixture
+def write_lock(engine, db_url):
+    """`with write_lock(openid, seconds):` — block the bot on that resident for a while."""
+    return lambda openid, seconds=1.0: hold_write_lock(engine, db_url, openid, seconds)
+
+
+@pytest.fixture(scope="session")
+def gunicorn_bot(db_url, ports, sim_server):
+    """The bot under gunicorn with 3 worker processes, for multi-worker tests."""
+    port = free_port()
+    env = {**os.environ, "LINLI_DATABASE_URL": db_url,
+           "LINLI_WECHAT_API_BASE_URL": f"http://127.0.0.1:{ports['sim']}",
+           "LINLI_WECHAT_ENCODING_AES_KEY": AES_KEY, "LINLI_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port),
+                             "--workers", "3"], cwd=PROJECT_ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/healthz", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+@pytest.fixture
+def via_gunicorn(sim, gunicorn_bot):
+    """Point the simulator at the multi-worker bot for this test."""
+    sim.settings(webhook_url=f"{gunicorn_bot}/wechat")
+    return sim
+
+
+def pytest_report_header(config):
+    url = os.environ.get("LINLI_TEST_DATABASE_URL")
+    return f"linli database: {'PostgreSQL ' + url if url else 'SQLite (temporary file)'}"
+

@@ -1,0 +1,49 @@
+"""Configuration: env overrides, and clear start-up errors that name the key."""
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, load_config
+
+
+def test_defaults_load():
+    config = load_config(environ={})
+    assert config.get_path("timezone") == "Asia/Shanghai"
+    assert config.get_path("wechat.api_base_url").startswith("http")
+
+
+def test_env_overrides_secrets_and_nested_keys():
+    config = load_config(environ={"LINLI_WECHAT_SECRET": "from-env", "LINLI_DATABASE_URL": "sqlite://",
+                                  "LINLI_CONVERSATION_IDLE_TIMEOUT_MINUTES": "45"})
+    assert config.get_path("wechat.secret") == "from-env"
+    assert config.get_path("database.url") == "sqlite://"
+    assert config.get_path("conversation.idle_timeout_minutes") == 45
+
+
+def test_redacted_hides_secrets():
+    shown = str(load_config(environ={}).redacted())
+    assert "linli-demo-secret" not in shown and "linlidemotoken" not in shown and "***" in shown
+
+
+@pytest.mark.parametrize("env, key", [
+    ({"LINLI_WECHAT_ENCODING_AES_KEY": "short"}, "wechat.encoding_aes_key"),
+    ({"LINLI_WECHAT_ENCODING_AES_KEY": "!" * 43}, "wechat.encoding_aes_key"),
+    ({"LINLI_WECHAT_PREVIOUS_ENCODING_AES_KEY": "x" * 42}, "wechat.previous_encoding_aes_key"),
+    ({"LINLI_WECHAT_TOKEN": ""}, "wechat.token"),
+    ({"LINLI_WECHAT_API_BASE_URL": "ftp://x"}, "wechat.api_base_url"),
+    ({"LINLI_TIMEZONE": "Mars/Olympus"}, "timezone"),
+    ({"LINLI_DATABASE_URL": ""}, "database.url"),
+])
+def test_invalid_values_name_the_key(env, key):
+    with pytest.raises(ConfigError) as err:
+        load_config(environ=env)
+    assert key in str(err.value)
+
+
+def test_missing_or_broken_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml", environ={})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("wechat: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken, environ={})
