@@ -31,9 +31,9 @@ SYSTEM_EVENTS = {"unsubscribe", "templatesendjobfinish", "masssendjobfinish"}
 # Events that open WeChat's short customer-service window (3 messages in a minute).
 WINDOW_EVENTS = {"subscribe", "scan", "click"}
 
-LOAD_RESIDENT = (select(Resident, Conversation)
-                 .outerjoin(Conversation, Conversation.resident_id == Resident.id)
-                 .where(Resident.openid == bindparam("openid")).with_for_update(of=Resident))
+# The conversation is read only after this lock is granted: in PostgreSQL a row
+# joined into the locking query would come from the snapshot taken before the wait.
+LOAD_RESIDENT = select(Resident).where(Resident.openid == bindparam("openid")).with_for_update()
 # Core (not ORM) statements: the hot path skips the ORM's unit-of-work machinery.
 _residents, _processed = Resident.__table__, ProcessedMessage.__table__
 TOUCH = {column: update(_residents).where(_residents.c.id == bindparam("rid"))
@@ -81,15 +81,15 @@ class Pipeline:
                   now) -> tuple[Resident | None, Conversation | None]:
         """Load the sender and their conversation under a row lock (serialises one
         person's messages); create the resident on first contact."""
-        found = session.execute(LOAD_RESIDENT, {"openid": msg.openid}).first()
-        if found is None:
+        resident = session.scalars(LOAD_RESIDENT, {"openid": msg.openid}).first()
+        if resident is None:
             if msg.event in SYSTEM_EVENTS:
                 return None, None
             insert_ignore(session, Resident.__table__,
                           {"openid": msg.openid, "followed": True, "followed_at": now,
                            "created_at": now}, ["openid"])
-            found = session.execute(LOAD_RESIDENT, {"openid": msg.openid}).one()
-        resident, conversation = found
+            resident = session.scalars(LOAD_RESIDENT, {"openid": msg.openid}).one()
+        conversation = session.get(Conversation, resident.id)
         column = "last_message_at" if not msg.is_event else (
             "last_event_at" if msg.event in WINDOW_EVENTS else None)
         if column:
