@@ -38,3 +38,5 @@ test-pg: $(STAMP) chromium
 
 bench: $(STAMP) wrk
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/reminders.py

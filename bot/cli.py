@@ -1,7 +1,8 @@
 """Command line: `python -m bot <command>`.
 
 serve, scheduler, init-db, seed-demo, create-menu, create-staff, grant-role,
-and demo (everything at once for the offline demo).
+broadcast, broadcast-status, outbox, and demo (everything at once for the
+offline demo).
 """
 from __future__ import annotations
 
@@ -160,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("role")
     p.add_argument("--by", default="cli", help="who grants it (for the record)")
     p.set_defaults(func=grant_role)
+    from bot.cli_delivery import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -143,7 +143,12 @@ def validate(config: Config) -> None:
         ZoneInfo(config["timezone"])
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"timezone: unknown time zone {config['timezone']!r}") from exc
-    for key, minimum in (("webhook.max_body_bytes", 1024), ("conversation.idle_timeout_minutes", 1)):
+    quiet = config.get_path("delivery.quiet_hours") or ""
+    if quiet and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", quiet):
+        raise ConfigError("delivery.quiet_hours must look like 21:30-08:00 (or be empty)")
+    for key, minimum in (("webhook.max_body_bytes", 1024), ("conversation.idle_timeout_minutes", 1),
+                         ("delivery.rate_per_second", 0.1), ("delivery.concurrency", 1),
+                         ("delivery.batch_size", 1), ("delivery.max_attempts", 1)):
         value = config.get_path(key)
         if not isinstance(value, (int, float)) or value < minimum:
             raise ConfigError(f"{key} must be a number >= {minimum}")

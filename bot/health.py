@@ -1,10 +1,11 @@
-"""`/healthz`: database reachable and scheduler heartbeat age, as JSON."""
+"""`/healthz`: database reachable, scheduler heartbeat age and outbox backlog, as JSON."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.outbox import status_counts
 from models import Lease, utcnow
 
 bp = Blueprint("health", __name__)
@@ -18,8 +19,10 @@ def healthz():
         with sessions() as session:
             session.execute(text("SELECT 1"))
             lease = session.scalar(select(Lease).where(Lease.name == "scheduler"))
+            outbox = status_counts(session)
     except SQLAlchemyError:
         return jsonify(database="unreachable"), 503
     age = (utcnow() - lease.heartbeat_at).total_seconds() if lease else None
     return jsonify(database="ok", scheduler_heartbeat_age_seconds=age,
-                   scheduler_holder=lease.holder if lease else None)
+                   scheduler_holder=lease.holder if lease else None, outbox=outbox,
+                   outbox_backlog=outbox["pending"] + outbox["sending"])

@@ -9,7 +9,7 @@ row lock.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
 from sqlalchemy import select
@@ -52,15 +52,24 @@ class WeChatAPI:
     def __init__(self, config: Config, sessions: sessionmaker[Session]):
         self.appid = config.get_path("wechat.appid")
         self.sessions = sessions
+        self._cached: tuple[str, datetime] | None = None
         self.client = _Client(self, self.appid, config.get_path("wechat.secret"),
                               config.get_path("wechat.api_base_url").rstrip("/"),
                               float(config.get_path("wechat.http_timeout", 5)))
 
     def token(self) -> str:
-        """A valid token: the stored one, or a fresh one if it is missing or near expiry."""
+        """A valid token: the stored one, or a fresh one if it is missing or near expiry.
+
+        Kept in memory until near its expiry, so sending does not read the database
+        per call; a rejected token (another process refreshed) is re-read at once.
+        """
+        cached = self._cached
+        if cached is not None and cached[1] - utcnow() > TOKEN_MARGIN:
+            return cached[0]
         with self.sessions() as session:
             row = session.get(AccessToken, self.appid)
             if row is not None and row.expires_at - utcnow() > TOKEN_MARGIN:
+                self._cached = (row.token, row.expires_at)
                 return row.token
         return self.refresh_token(stale=row.token if row else None)
 
@@ -75,12 +84,14 @@ class WeChatAPI:
                                   .with_for_update()).one()
             fresh = row.token and row.expires_at - utcnow() > TOKEN_MARGIN
             if fresh and row.token != stale and not force:
+                self._cached = (row.token, row.expires_at)
                 return row.token
             result = self.client.fetch_access_token()
             now = utcnow()
             row.token = result["access_token"]
             row.expires_at = now + timedelta(seconds=int(result.get("expires_in", 7200)))
             row.refreshed_at = now
+            self._cached = (row.token, row.expires_at)
             log.info("access token refreshed, valid until %s", row.expires_at.isoformat())
             return row.token
 
@@ -93,6 +104,7 @@ class WeChatAPI:
             if exc.errcode not in TOKEN_ERRORS:
                 raise
             log.info("token rejected (%s), refreshing once", exc.errcode)
+            self._cached = None
             self.refresh_token(stale=used)
             return fn(self.client)
 

@@ -1,17 +1,26 @@
 """Delivery reports WeChat pushes to the webhook, kept for the outbox to reconcile."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.context import Context
 from bot.inbound import Incoming
 from bot.router import Router
-from models import PlatformEvent
+from models import Broadcast, BroadcastStatus, PlatformEvent
 
 router = Router()
+MASS_COUNTS = ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")
 
 
 @router.event("templatesendjobfinish", "masssendjobfinish")
 def record_delivery_report(ctx: Context, msg: Incoming) -> None:
     """Stores the report (status, counts); nothing is said to anyone."""
     fields = {k: v for k, v in msg.fields.items() if k not in ("ToUserName", "FromUserName")}
-    ctx.session.add(PlatformEvent(event=msg.event, msg_id=fields.get("MsgID") or fields.get("MsgId"),
-                                  status=fields.get("Status"), payload=fields))
+    msg_id = fields.get("MsgID") or fields.get("MsgId")
+    ctx.session.add(PlatformEvent(event=msg.event, msg_id=msg_id, status=fields.get("Status"),
+                                  payload=fields))
+    if msg.event == "masssendjobfinish" and msg_id:
+        broadcast = ctx.session.scalars(select(Broadcast).where(Broadcast.mass_msg_id == msg_id)).first()
+        if broadcast is not None:
+            broadcast.mass_result = {k: fields.get(k) for k in MASS_COUNTS}
+            broadcast.status, broadcast.finished_at = BroadcastStatus.DONE, ctx.now

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from bot.context import Context, Reply
 from bot.conversation import Flow
 from bot.inbound import Incoming, normalise
+from bot.outbox import cancel_for_resident
 from bot.router import Router
 from bot.texts import text
 from models import Building, Community, ProcessedMessage, Resident, ResidentRole
@@ -277,7 +278,9 @@ def anonymise(ctx: Context, resident: Resident) -> None:
     resident.last_lat = resident.last_lng = None
     resident.last_location_at = resident.last_message_at = resident.last_event_at = None
     resident.followed, resident.unfollowed_at, resident.anonymised_at = False, ctx.now, ctx.now
+    resident.tagged_community_id = None
     ctx.conversation.clear()
+    cancel_for_resident(ctx.session, resident.id, "recipient unfollowed")
     ctx.session.execute(delete(ResidentRole).where(ResidentRole.resident_id == resident.id))
     ctx.session.execute(delete(ProcessedMessage).where(ProcessedMessage.openid == openid))
 

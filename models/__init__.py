@@ -3,12 +3,15 @@ from models.base import Base, utcnow
 from models.community import Building, Community, Grid, GridWorker
 from models.conversation import Conversation
 from models.inbound import PlatformEvent, ProcessedMessage
+from models.outbox import (Broadcast, BroadcastStatus, Channel, CommunityTag, DeliveryPause,
+                           OutboxMessage, OutboxStatus, Reminder, Strategy)
 from models.platform import AccessToken, Lease
 from models.resident import Resident, ResidentRole, Role, mask_mobile
 from models.staff import StaffUser
 
 __all__ = [
-    "AccessToken", "Base", "Building", "Community", "Conversation", "Grid", "GridWorker", "Lease",
-    "PlatformEvent", "ProcessedMessage", "Resident", "ResidentRole", "Role", "StaffUser",
-    "mask_mobile", "utcnow",
+    "AccessToken", "Base", "Broadcast", "BroadcastStatus", "Building", "Channel", "Community",
+    "CommunityTag", "Conversation", "DeliveryPause", "Grid", "GridWorker", "Lease",
+    "OutboxMessage", "OutboxStatus", "PlatformEvent", "ProcessedMessage", "Reminder", "Resident",
+    "ResidentRole", "Role", "StaffUser", "Strategy", "mask_mobile", "utcnow",
 ]

@@ -42,6 +42,8 @@ class Resident(Base):
     last_lat: Mapped[float | None] = mapped_column(Float)
     last_lng: Mapped[float | None] = mapped_column(Float)
     last_location_at: Mapped[timestamp | None]
+    # The community whose WeChat tag this follower carries (mass sends by tag).
+    tagged_community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     created_at: Mapped[created]
 
     roles: Mapped[list["ResidentRole"]] = relationship(

@@ -17,6 +17,8 @@ from bot.config import Config
 from bot.db import transaction
 from bot.wechat_api import WeChatAPI
 from models import ProcessedMessage, utcnow
+from scheduler import broadcasts, reminders
+from scheduler.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,11 @@ class Runtime:
     config: Config
     sessions: sessionmaker[Session]
     api: WeChatAPI
+    dispatcher: Dispatcher | None = None
+
+    def __post_init__(self) -> None:
+        if self.dispatcher is None and self.api is not None:
+            self.dispatcher = Dispatcher(self.config, self.sessions, self.api)
 
 
 runtime: Runtime | None = None
@@ -53,8 +60,34 @@ def prune_processed() -> None:
         log.info("pruned %d processed-message records", result.rowcount)
 
 
+DISPATCH_EVERY = 2.0
+# A run drains a backlog for up to this long; ticks falling inside it are skipped
+# (max_instances=1), which is the point, not a fault.
+DISPATCH_BUDGET = 30.0
+
+
+def dispatch_outbox() -> None:
+    """Send what is due, draining a backlog before returning."""
+    _rt().dispatcher.run(budget_seconds=DISPATCH_BUDGET)
+
+
+def sweep_reminders() -> None:
+    """Turn due reminders into outbox rows; stale ones are dropped."""
+    counts = reminders.sweep(_rt().sessions)
+    if any(counts.values()):
+        log.info("reminders: %(queued)d queued, %(stale)d stale", counts)
+
+
+def start_broadcasts() -> None:
+    """Start scheduled broadcasts whose time has come; close finished ones."""
+    broadcasts.start_due(_rt())
+
+
 # id → (function, trigger kwargs). Feature issues add their sweeps here.
 JOBS = {
+    "dispatch-outbox": (dispatch_outbox, {"trigger": "interval", "seconds": DISPATCH_EVERY}),
+    "sweep-reminders": (sweep_reminders, {"trigger": "interval", "seconds": 60}),
+    "start-broadcasts": (start_broadcasts, {"trigger": "interval", "seconds": 5}),
     "refresh-token": (refresh_token, {"trigger": "interval", "minutes": 1}),
     "prune-processed": (prune_processed, {"trigger": "interval", "hours": 1}),
 }

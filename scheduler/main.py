@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 LEASE = "scheduler"
 
 
+class _SkippedOverlap(logging.Filter):
+    """Hide APScheduler's note that a tick fell inside a still-running dispatch run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 def build_scheduler(config: Config, engine) -> BlockingScheduler:
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs"),
@@ -41,6 +48,7 @@ def build_scheduler(config: Config, engine) -> BlockingScheduler:
 
 def run(config: Config) -> None:
     configure_logging()
+    logging.getLogger("apscheduler.scheduler").addFilter(_SkippedOverlap())
     engine = make_engine(config.get_path("database.url"))
     sessions = make_session_factory(engine)
     jobs.runtime = jobs.Runtime(config, sessions, WeChatAPI(config, sessions))

@@ -118,6 +118,38 @@ def deliveries():
     return jsonify(deliveries=rows)
 
 
+@bp.get("/api/deliveries/stats")
+def delivery_stats():
+    """Totals for large runs: messages, distinct recipients, who got more than one."""
+    since = request.args.get("since", 0, type=int)
+    counts: dict[str, int] = {}
+    channels: dict[str, int] = {}
+    with platform().lock:
+        for d in platform().deliveries:
+            if d["seq"] > since:
+                counts[d["touser"]] = counts.get(d["touser"], 0) + 1
+                channels[d["channel"]] = channels.get(d["channel"], 0) + 1
+    repeated = {k: v for k, v in counts.items() if v > 1}
+    return jsonify(total=sum(counts.values()), recipients=len(counts), by_channel=channels,
+                   repeated=len(repeated), extra=sum(v - 1 for v in repeated.values()),
+                   received=counts if request.args.get("full") else None)
+
+
+@bp.post("/api/followers")
+def add_followers():
+    """Bulk-create followers who wrote just now (window open), for load tests."""
+    body = _body()
+    openids = body.get("openids") or []
+    if not isinstance(openids, list):
+        return Response("openids must be a list\n", status=400)
+    p = platform()
+    for openid in openids:
+        p.set_followed(openid, True)
+        if body.get("window", True):
+            p.user_opened_window(openid, "message")
+    return jsonify(added=len(openids))
+
+
 @bp.post("/api/personas")
 def create_persona():
     body = request.get_json(silent=True) or {}

@@ -1,0 +1,156 @@
+"""Staff broadcasts (通知): audience, preview, schedule, cancel, progress.
+
+The audience is resolved to residents when the broadcast starts, not when it is
+written, so a notice scheduled for tomorrow reaches tomorrow's followers.
+Feature modules may add audience types (`AUDIENCES["meeting"] = …`).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.config import Config
+from bot.outbox import status_counts
+from models import (Broadcast, BroadcastStatus, Building, Community, Grid, OutboxMessage,
+                    OutboxStatus, Resident, ResidentRole, Role, Strategy, utcnow)
+
+MAX_TEXT = 600
+MASS_PER_MONTH = 4
+CUSTOM_WINDOW = timedelta(hours=48)
+KIND = "broadcast"
+
+
+class BroadcastError(ValueError):
+    """A broadcast request that cannot be accepted; the text says why."""
+
+
+def _followers() -> Select:
+    return select(Resident.id).where(Resident.followed.is_(True), Resident.openid.is_not(None))
+
+
+def _community(q: Select, a: dict) -> Select:
+    return q.where(Resident.community_id == a["id"])
+
+
+def _grid(q: Select, a: dict) -> Select:
+    return q.join(Building, Building.id == Resident.building_id).where(Building.grid_id == a["id"])
+
+
+def _building(q: Select, a: dict) -> Select:
+    return q.where(Resident.building_id == a["id"])
+
+
+def _role(q: Select, a: dict) -> Select:
+    q = q.join(ResidentRole, ResidentRole.resident_id == Resident.id).where(
+        ResidentRole.role == Role(a["role"]))
+    return q.where(Resident.community_id == a["id"]) if a.get("id") else q
+
+
+AUDIENCES: dict[str, Callable[[Select, dict], Select]] = {
+    "all": lambda q, a: q, "community": _community, "grid": _grid, "building": _building,
+    "role": _role,
+}
+TARGETS = {"community": Community, "grid": Grid, "building": Building}
+
+
+def audience_query(audience: dict[str, Any]) -> Select:
+    """Resident ids (followers) the audience covers."""
+    kind = audience.get("type")
+    if kind not in AUDIENCES:
+        raise BroadcastError(f"unknown audience type {kind!r}; one of {sorted(AUDIENCES)}")
+    return AUDIENCES[kind](_followers(), audience)
+
+
+def _check_audience(session: Session, audience: dict[str, Any]) -> None:
+    kind = audience.get("type")
+    if kind in TARGETS and session.get(TARGETS[kind], audience.get("id")) is None:
+        raise BroadcastError(f"no {kind} with id {audience.get('id')!r}")
+    if kind == "role" and audience.get("role") not in {r.value for r in Role}:
+        raise BroadcastError(f"unknown role {audience.get('role')!r}")
+
+
+def preview(session: Session, config: Config, audience: dict, strategy: Strategy,
+            now: datetime | None = None) -> dict[str, int]:
+    """Recipients by the channel they would get now."""
+    now = now or utcnow()
+    ids = audience_query(audience).subquery()
+    total = session.scalar(select(func.count()).select_from(ids)) or 0
+    if strategy is Strategy.MASS_TAG:
+        return {"total": total, "mass": total}
+    in_window = session.scalar(select(func.count()).select_from(Resident).where(
+        Resident.id.in_(select(ids.c.id)), Resident.last_message_at > now - CUSTOM_WINDOW)) or 0
+    has_template = bool((config.get_path("wechat.templates") or {}).get(KIND))
+    rest = total - in_window
+    return {"total": total, "custom": in_window, "template": rest if has_template else 0,
+            "undeliverable": 0 if has_template else rest}
+
+
+def create(session: Session, config: Config, *, title: str, text: str, audience: dict,
+           strategy: Strategy = Strategy.PER_RESIDENT, send_at: datetime | None = None,
+           urgent: bool = False, created_by: str) -> Broadcast:
+    """Validate and schedule a broadcast (send_at None: as soon as the scheduler runs)."""
+    text, title = (text or "").strip(), (title or "").strip()
+    if not text:
+        raise BroadcastError("the notice text is empty")
+    if len(text) > MAX_TEXT:
+        raise BroadcastError(f"the notice text is longer than {MAX_TEXT} characters")
+    if not title or len(title) > 64:
+        raise BroadcastError("a title of 1-64 characters is required")
+    _check_audience(session, audience)
+    if strategy is Strategy.MASS_TAG and audience.get("type") not in ("all", "community"):
+        raise BroadcastError("mass send by tag reaches a whole community or the whole account only")
+    if preview(session, config, audience, strategy)["total"] == 0:
+        raise BroadcastError("the audience is empty: nobody would receive this notice")
+    now = utcnow()
+    if send_at is not None and send_at < now - timedelta(minutes=1):
+        raise BroadcastError("the send time is in the past")
+    if strategy is Strategy.MASS_TAG:
+        _check_mass_quota(session, config, audience, send_at or now)
+    broadcast = Broadcast(title=title, text=text, audience=audience, strategy=strategy,
+                          status=BroadcastStatus.SCHEDULED, urgent=urgent,
+                          send_at=send_at or now, created_by=created_by, mass_result={})
+    session.add(broadcast)
+    session.flush()
+    return broadcast
+
+
+def _check_mass_quota(session: Session, config: Config, audience: dict, when: datetime) -> None:
+    """WeChat delivers at most 4 mass messages a month to a follower: a 5th reaches nobody."""
+    local = when.astimezone(config.tz)
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month_end = (month_start + timedelta(days=32)).replace(day=1)
+    earlier = session.scalars(select(Broadcast).where(
+        Broadcast.strategy == Strategy.MASS_TAG, Broadcast.status != BroadcastStatus.CANCELLED,
+        Broadcast.send_at >= month_start, Broadcast.send_at < month_end))
+    overlapping = sum(1 for b in earlier if b.audience.get("type") == "all"
+                      or audience.get("type") == "all" or b.audience.get("id") == audience.get("id"))
+    if overlapping >= MASS_PER_MONTH:
+        raise BroadcastError(f"this audience already had {MASS_PER_MONTH} mass sends in "
+                             f"{local:%Y-%m}; WeChat would deliver a fifth to nobody — "
+                             "use the per-resident strategy")
+
+
+def cancel(session: Session, broadcast: Broadcast) -> int:
+    """Stop a broadcast: before it starts entirely, while sending what is not yet sent."""
+    if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
+        raise BroadcastError(f"broadcast {broadcast.id} is already {broadcast.status.value}")
+    if broadcast.strategy is Strategy.MASS_TAG and broadcast.status is BroadcastStatus.SENDING:
+        raise BroadcastError("a mass send already handed to WeChat cannot be called back")
+    broadcast.status = BroadcastStatus.CANCELLED
+    broadcast.finished_at = utcnow()
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.broadcast_id == broadcast.id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED, last_error="broadcast cancelled"))
+    return result.rowcount or 0
+
+
+def progress(session: Session, broadcast: Broadcast) -> dict[str, Any]:
+    """Queued/sent/failed/undeliverable counts for the console's progress bar."""
+    counts = status_counts(session, broadcast.id)
+    return {"id": broadcast.id, "status": broadcast.status.value, "recipients": broadcast.recipients,
+            "queued": counts["pending"] + counts["sending"], "sent": counts["sent"],
+            "failed": counts["failed"], "undeliverable": counts["undeliverable"],
+            "cancelled": counts["cancelled"], "mass": broadcast.mass_result or None}

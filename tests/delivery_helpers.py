@@ -1,0 +1,56 @@
+"""Shared set-up for the delivery tests: a runtime wired to the simulator."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.config import load_config
+from bot.db import make_engine, make_session_factory, transaction
+from bot.outbox import enqueue, message
+from bot.wechat_api import WeChatAPI
+from models import OutboxMessage, Resident, utcnow
+from scheduler.jobs import Runtime
+
+TEMPLATES = {"report_status": "TPL_REPORT_STATUS", "broadcast": "TPL_NOTICE"}
+
+
+def delivery_config(config, **delivery):
+    return load_config(overrides={
+        **config,
+        "wechat": {**config["wechat"], "http_timeout": 1, "templates": dict(TEMPLATES)},
+        "delivery": {**config["delivery"], "quiet_hours": "", "backoff_seconds": 10,
+                     "max_attempts": 3, "rate_per_second": 1000, **delivery},
+    }, environ={})
+
+
+def runtime(config, _engine=None) -> Runtime:
+    """A scheduler runtime with its own engine, configured as the scheduler's is."""
+    sessions = make_session_factory(make_engine(config.get_path("database.url")))
+    return Runtime(config, sessions, WeChatAPI(config, sessions))
+
+
+def resident_id(engine, openid: str) -> int:
+    with make_session_factory(engine)() as session:
+        return session.scalar(select(Resident.id).where(Resident.openid == openid))
+
+
+def push(rt, rid: int, key: str, kind: str = "report_status", text: str = "您反映的问题已受理",
+         url: str | None = None, **options) -> bool:
+    with transaction(rt.sessions) as session:
+        return enqueue(session, rid, kind, message(text, {"status": "已受理"}, url), key, **options)
+
+
+def rows(rt) -> list[OutboxMessage]:
+    with rt.sessions() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def age_window(rt, rid: int, hours: float) -> None:
+    """Pretend the resident last wrote `hours` ago."""
+    with transaction(rt.sessions) as session:
+        session.get(Resident, rid).last_message_at = utcnow() - timedelta(hours=hours)
+
+
+def local(config, text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=config.tz)
