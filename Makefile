@@ -40,3 +40,4 @@ bench: $(STAMP) wrk
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/reminders.py
+	$(BIN)/python bench/reports.py

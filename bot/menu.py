@@ -11,12 +11,17 @@ MAX_TOP, MAX_SUB = 3, 5
 
 
 def menu_buttons(items: list[MenuItem]) -> list[dict]:
-    """At most 3 top-level buttons; past that the rest go under "更多" (at most 5)."""
-    buttons = [{"type": "click", "name": text(i.label_key), "key": i.key} for i in items]
-    if len(buttons) <= MAX_TOP:
-        return buttons
-    head, rest = buttons[:MAX_TOP - 1], buttons[MAX_TOP - 1:]
-    return head + [{"name": text("menu_more"), "sub_button": rest[:MAX_SUB]}]
+    """One top-level button per group (at most 3), its entries as sub-buttons (at most 5);
+    a group of one entry is a plain button."""
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item.group_key, []).append(
+            {"type": "click", "name": text(item.label_key), "key": item.key})
+    if len(groups) > MAX_TOP:
+        raise ValueError(f"WeChat allows {MAX_TOP} menu buttons; features define {len(groups)}")
+    return [entries[0] if len(entries) == 1 else
+            {"name": text(group), "sub_button": entries[:MAX_SUB]}
+            for group, entries in groups.items()]
 
 
 def publish_menu(config: Config) -> str:

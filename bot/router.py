@@ -40,6 +40,7 @@ class MenuItem:
     key: str
     label_key: str
     handler: Handler
+    group_key: str  # the WeChat menu-bar button it sits under
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,11 @@ class Router:
             return fn
         return register
 
-    def menu(self, key: str, label_key: str, order: int) -> Callable[[Handler], Handler]:
+    def menu(self, key: str, label_key: str, order: int,
+             group: str = "menu_group_mine") -> Callable[[Handler], Handler]:
         """Register a menu entry: WeChat menu key, numbered-menu item and its label as keyword."""
         def register(fn: Handler) -> Handler:
-            self.menu_items.append(MenuItem(order, key, label_key, fn))
+            self.menu_items.append(MenuItem(order, key, label_key, fn, group))
             self.keywords[normalise(text(label_key))] = Keyword(lambda c, m, _a: fn(c, m), False)
             return fn
         return register

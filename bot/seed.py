@@ -13,14 +13,14 @@ from bot.staff import upsert_staff
 from models import Building, Community, Grid, GridWorker, Resident, ResidentRole, Role
 
 COMMUNITIES = [
-    # name, district, scene code, {grid: [buildings]}
-    ("金宁社区", "南海区丹灶镇", "jinning",
+    # name, district, scene code, (centre lat, lng, radius m: approximate), {grid: [buildings]}
+    ("金宁社区", "南海区丹灶镇", "jinning", (23.0435, 112.9165, 1500),
      {"金宁第一网格": ["1栋", "2栋", "3栋", "4栋"], "金宁第二网格": ["5栋", "6栋", "7栋", "8栋"]}),
-    ("仙湖社区", "南海区丹灶镇", "xianhu",
+    ("仙湖社区", "南海区丹灶镇", "xianhu", (23.0270, 112.9050, 1500),
      {"仙湖第一网格": ["仙湖花园1座", "仙湖花园2座"], "仙湖第二网格": ["湖景苑A栋", "湖景苑B栋"]}),
-    ("西联社区", "南海区丹灶镇", "xilian",
+    ("西联社区", "南海区丹灶镇", "xilian", (23.0500, 112.9500, 1500),
      {"西联第一网格": ["幸福里1巷", "幸福里2巷"], "西联第二网格": ["工业区宿舍1栋"]}),
-    ("河岗社区", "南海区西樵镇", "hegang",
+    ("河岗社区", "南海区西樵镇", "hegang", (22.9350, 112.9650, 2000),
      {"河岗第一网格": ["河岗村东片", "河岗村西片"], "河岗第二网格": ["爱心农场片区"]}),
 ]
 
@@ -38,9 +38,10 @@ def seed(config: Config) -> str:
     engine = make_engine(config.get_path("database.url"))
     try:
         with transaction(make_session_factory(engine)) as session:
-            for name, district, scene, grids in COMMUNITIES:
+            for name, district, scene, (lat, lng, radius), grids in COMMUNITIES:
                 community = _get_or_add(session, Community, {"district": district,
                                                              "scene_code": scene}, name=name)
+                community.center_lat, community.center_lng, community.radius_m = lat, lng, radius
                 for grid_no, (grid_name, buildings) in enumerate(grids.items(), start=1):
                     grid = _get_or_add(session, Grid, community_id=community.id, name=grid_name)
                     for building in buildings:

@@ -1,8 +1,8 @@
 """Help, the main menu, and polite answers to messages no feature claims.
 
-Images, locations, links and videos arriving outside a conversation get a
-helpful reply here; features that want them (e.g. photo reports) register
-their own handler for the kind and take precedence by inclusion order.
+Voice without recognition, links, videos and unknown kinds arriving outside a
+conversation get a polite reply here (photos and locations start a report:
+handlers/reports.py). Periodic LOCATION events are remembered silently.
 """
 from __future__ import annotations
 
@@ -25,18 +25,6 @@ def show_help(ctx: Context, msg: Incoming) -> Reply:
 @router.keyword("说明", "使用说明")
 def greet(ctx: Context, msg: Incoming, _args: str) -> Reply:
     return show_help(ctx, msg)
-
-
-@router.message("image")
-def image_outside_flow(ctx: Context, msg: Incoming) -> Reply:
-    return ctx.reply("image_without_context")
-
-
-@router.message("location")
-def location_outside_flow(ctx: Context, msg: Incoming) -> Reply:
-    """Remembers where the resident is; features may use it as a default place."""
-    remember_location(ctx, msg)
-    return ctx.reply("location_saved", label=msg.label or f"{msg.lat:.5f}, {msg.lng:.5f}")
 
 
 @router.message("voice")

@@ -24,9 +24,10 @@ from bot.context import Context, Reply
 from bot.conversation import Flow
 from bot.inbound import Incoming, normalise
 from bot.outbox import cancel_for_resident
+from bot.reports import match_building
 from bot.router import Router
 from bot.texts import text
-from models import Building, Community, ProcessedMessage, Resident, ResidentRole
+from models import Community, ProcessedMessage, Resident, ResidentRole
 
 router = Router()
 
@@ -88,18 +89,6 @@ def bind_community(ctx: Context, community: Community) -> None:
         resident.building_id = None  # a building belongs to the old community
 
 
-def _match_building(ctx: Context, address: str) -> int | None:
-    """The community building whose name starts the typed address ("3栋" in "3栋2单元")."""
-    buildings = ctx.session.scalars(
-        select(Building).where(Building.community_id == ctx.resident.community_id))
-    best = None
-    for building in buildings:
-        if normalise(address).startswith(normalise(building.name)):
-            if best is None or len(building.name) > len(best.name):
-                best = building
-    return best.id if best else None
-
-
 # --- prompts ----------------------------------------------------------------
 
 def ask_community(ctx: Context) -> str:
@@ -157,7 +146,7 @@ def step_address(ctx: Context, msg: Incoming) -> Reply:
     if not ADDRESS_MIN <= len(answer) <= ADDRESS_MAX:
         return _reask(ctx, "bad_address")
     ctx.resident.address = answer
-    ctx.resident.building_id = _match_building(ctx, answer)
+    ctx.resident.building_id = match_building(ctx.session, ctx.resident.community_id, answer)
     return _after_change(ctx, Step.MOBILE)
 
 

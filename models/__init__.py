@@ -6,12 +6,15 @@ from models.inbound import PlatformEvent, ProcessedMessage
 from models.outbox import (Broadcast, BroadcastStatus, Channel, CommunityTag, DeliveryPause,
                            OutboxMessage, OutboxStatus, Reminder, Strategy)
 from models.platform import AccessToken, Lease
+from models.report import (OPEN_STATUSES, Report, ReportEvent, ReportFollower, ReportPhoto,
+                           Status, Tier)
 from models.resident import Resident, ResidentRole, Role, mask_mobile
 from models.staff import StaffUser
 
 __all__ = [
     "AccessToken", "Base", "Broadcast", "BroadcastStatus", "Building", "Channel", "Community",
     "CommunityTag", "Conversation", "DeliveryPause", "Grid", "GridWorker", "Lease",
-    "OutboxMessage", "OutboxStatus", "PlatformEvent", "ProcessedMessage", "Reminder", "Resident",
-    "ResidentRole", "Role", "StaffUser", "Strategy", "mask_mobile", "utcnow",
+    "OPEN_STATUSES", "OutboxMessage", "OutboxStatus", "PlatformEvent", "ProcessedMessage",
+    "Reminder", "Report", "ReportEvent", "ReportFollower", "ReportPhoto", "Resident",
+    "ResidentRole", "Role", "StaffUser", "Status", "Strategy", "Tier", "mask_mobile", "utcnow",
 ]

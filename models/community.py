@@ -1,7 +1,7 @@
 """Communities (社区/村), their grids (网格) and buildings (楼栋)."""
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, intpk
@@ -15,6 +15,10 @@ class Community(Base):
     district: Mapped[str] = mapped_column(String(64), default="")
     # Scene code printed in the community's follow QR code (qrscene_<code>).
     scene_code: Mapped[str] = mapped_column(String(64), unique=True)
+    # Service area, as a centre and radius: places a reported location in a community.
+    center_lat: Mapped[float | None] = mapped_column(Float)
+    center_lng: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[created]
 
     grids: Mapped[list["Grid"]] = relationship(back_populates="community", order_by="Grid.id")

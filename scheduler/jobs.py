@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.db import transaction
 from bot.wechat_api import WeChatAPI
 from models import ProcessedMessage, utcnow
-from scheduler import broadcasts, reminders
+from scheduler import broadcasts, reminders, report_jobs
 from scheduler.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -83,11 +83,42 @@ def start_broadcasts() -> None:
     broadcasts.start_due(_rt())
 
 
-# id → (function, trigger kwargs). Feature issues add their sweeps here.
+def report_sla() -> None:
+    """Remind assignees of overdue reports, then escalate to community staff."""
+    report_jobs.escalate_overdue(_rt())
+
+
+def report_digest() -> None:
+    """Each grid worker's open items, every morning."""
+    report_jobs.daily_digest(_rt())
+
+
+def report_auto_close() -> None:
+    """Close resolved reports nobody confirmed within the feedback period."""
+    report_jobs.auto_close(_rt())
+
+
+def report_photos() -> None:
+    """Fetch reported photos from WeChat to storage."""
+    report_jobs.fetch_photos(_rt())
+
+
+def report_focal_issues() -> None:
+    """Weekly focal issues (焦点议题) for each community's staff."""
+    report_jobs.weekly_focal_issues(_rt())
+
+
+# id → (function, trigger kwargs); cron times are local (config timezone).
 JOBS = {
     "dispatch-outbox": (dispatch_outbox, {"trigger": "interval", "seconds": DISPATCH_EVERY}),
     "sweep-reminders": (sweep_reminders, {"trigger": "interval", "seconds": 60}),
     "start-broadcasts": (start_broadcasts, {"trigger": "interval", "seconds": 5}),
     "refresh-token": (refresh_token, {"trigger": "interval", "minutes": 1}),
     "prune-processed": (prune_processed, {"trigger": "interval", "hours": 1}),
+    "report-sla": (report_sla, {"trigger": "interval", "minutes": 5}),
+    "report-digest": (report_digest, {"trigger": "cron", "hour": 8, "minute": 30}),
+    "report-auto-close": (report_auto_close, {"trigger": "interval", "hours": 1}),
+    "report-photos": (report_photos, {"trigger": "interval", "seconds": 30}),
+    "report-focal-issues": (report_focal_issues,
+                            {"trigger": "cron", "day_of_week": "mon", "hour": 9}),
 }

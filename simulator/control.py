@@ -233,7 +233,7 @@ def _fields(kind: str, body: dict, openid: str) -> dict | None:
             if body.get("media_id") else _store_media(PIXEL, "image/png")
         return {**msg, "PicUrl": media["pic_url"], "MediaId": media["media_id"]}
     if kind == "location":
-        return {**msg, "Location_X": body.get("lat", 23.0268), "Location_Y": body.get("lng", 112.9366),
+        return {**msg, "Location_X": body.get("lat", 23.0435), "Location_Y": body.get("lng", 112.9165),
                 "Scale": 15, "Label": body.get("label_text", "")}
     if kind == "link":
         return {**msg, "Title": body.get("title", "链接"), "Description": "", "Url": body.get("url", "")}
@@ -253,8 +253,8 @@ def _fields(kind: str, body: dict, openid: str) -> dict | None:
     if kind == "view":
         return {**event, "Event": "VIEW", "EventKey": body.get("url", "")}
     if kind == "location_event":
-        return {**event, "Event": "LOCATION", "Latitude": body.get("lat", 23.0268),
-                "Longitude": body.get("lng", 112.9366), "Precision": 30}
+        return {**event, "Event": "LOCATION", "Latitude": body.get("lat", 23.0435),
+                "Longitude": body.get("lng", 112.9165), "Precision": 30}
     if kind == "raw":
         return {**base, **(body.get("fields") or {})}
     return None

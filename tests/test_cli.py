@@ -56,9 +56,10 @@ def test_init_seed_staff_and_roles(cli, sim):
 
 def test_create_menu_publishes_to_the_platform(cli, sim):
     cli("init-db")
-    assert "我的信息" in cli("create-menu").stdout
-    keys = [b.get("key") for b in sim.state()["menu"]["button"]]
-    assert "MY_PROFILE" in keys and "HELP" in keys
+    assert "报事" in cli("create-menu").stdout
+    buttons = sim.state()["menu"]["button"]
+    keys = [sub["key"] for b in buttons for sub in b.get("sub_button", [b])]
+    assert {"REPORT", "MY_REPORTS", "MY_PROFILE", "HELP"} <= set(keys) and len(buttons) <= 3
 
 
 def test_bad_config_is_reported_by_key(cli):

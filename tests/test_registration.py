@@ -124,8 +124,8 @@ def test_idle_conversation_times_out(sim, resident, db):
 def test_unknown_input_gets_the_numbered_menu(registered):
     p = registered()
     reply = p.say("今天天气怎么样")
-    assert "没能看懂" in reply and "1. 我的信息" in reply
-    assert "您的信息" in p.say("1")
+    assert "没能看懂" in reply and "1. 我要报事" in reply and "我的信息" in reply
+    assert "请用一两句话描述" in p.say("1")
 
 
 def test_profile_edit_keeps_mobile_on_skip_and_changes_community(registered, resident):
@@ -167,7 +167,7 @@ def test_roles_are_never_self_assigned(registered, resident, db):
 
 def test_voice_recognition_and_plain_voice(registered):
     p = registered()
-    assert "1. 我的信息" in p.voice("菜单")
+    assert "1. 我要报事" in p.voice("菜单")
     assert "听不懂语音" in p.voice(None)
 
 
@@ -178,12 +178,11 @@ def test_voice_without_recognition_mid_conversation_reasks(sim):
     assert "听不懂语音" in reply and "楼栋" in reply
 
 
-def test_image_and_location_outside_a_conversation(registered, resident):
+def test_location_events_are_remembered_silently(registered, resident):
     p = registered()
-    assert "收到您的图片" in p.send_image()
-    assert "金宁党群服务中心" in p.send_location(23.0268, 112.9366, "金宁党群服务中心")
+    assert p.send(type="location_event", lat=23.0435, lng=112.9165) is None
     row = resident(p.openid)
-    assert row.last_lat == pytest.approx(23.0268) and row.last_lng == pytest.approx(112.9366)
+    assert row.last_lat == pytest.approx(23.0435) and row.last_lng == pytest.approx(112.9165)
 
 
 def test_image_when_text_expected_reasks(sim):

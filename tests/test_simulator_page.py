@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -50,9 +51,10 @@ def test_chat_as_a_new_resident(sim, sim_server, page, config):
     page.fill("#text", "13812345678")
     page.click("button[type=submit]")
     expect(page.locator("#chat")).to_contain_text("138****5678")
-    page.locator("#menubar div", has_text="使用帮助").click()
+    page.locator("#menubar > div").filter(has_text=re.compile("^我的")).click()
+    page.locator(".sub div", has_text="使用帮助").click()
     expect(page.locator("#chat")).to_contain_text("使用说明")
     page.click("#loc")
-    expect(page.locator("#chat")).to_contain_text("已收到您的位置")
+    expect(page.locator("#chat")).to_contain_text("位置：丹灶镇金宁社区党群服务中心")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "simulator.png"), full_page=True)

@@ -1,0 +1,166 @@
+"""Grid workers handling reports from chat: 接单, 进展, 办结 (with result photos), 转派.
+
+Only the report's assignee, or community staff/admins of its community, may act;
+anyone else gets a polite refusal and nothing changes. After 办结 the `result`
+conversation collects photos of the work: PHOTOS → 好了 / 跳过.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import reports
+from bot.context import Context, Reply
+from bot.conversation import Flow
+from bot.inbound import Incoming, normalise
+from bot.outbox import enqueue, message
+from bot.router import Router
+from bot.texts import text
+from models import Grid, GridWorker, Report, ReportEvent, ReportPhoto, Role, Status
+
+router = Router()
+FLOW = "result"
+PHOTOS = "photos"
+MAX_RESULT_PHOTOS = 9
+
+
+def _actor(ctx: Context) -> str:
+    return ctx.resident.name or text("role_grid_worker")
+
+
+def _load(ctx: Context, args: str, command: str, needs_text: bool = False,
+          example: str = "") -> tuple[Report | None, str, Reply | None]:
+    """Parse '<code> [text]', find the report and check the sender may act on it."""
+    parts = args.split(maxsplit=1)
+    if not parts:
+        return None, "", ctx.reply("ask_code", command=command)
+    report = reports.by_code(ctx.session, parts[0])
+    rest = parts[1].strip() if len(parts) > 1 else ""
+    if report is None:
+        # Same answer for someone else's report as for none: codes reveal nothing.
+        return None, rest, ctx.reply("report_not_found", code=parts[0][:20])
+    if not _may_act(ctx, report):
+        return None, rest, ctx.reply("not_allowed")
+    if needs_text and not rest:
+        return None, rest, ctx.reply("work_needs_text", what=command, example=example)
+    return report, rest, None
+
+
+def _may_act(ctx: Context, report: Report) -> bool:
+    resident = ctx.resident
+    if report.assignee_id == resident.id:
+        return True
+    staff = resident.has_role(Role.STAFF, Role.ADMIN)
+    return staff and (resident.community_id == report.community_id or resident.has_role(Role.ADMIN))
+
+
+def _refused(ctx: Context, report: Report) -> Reply:
+    return ctx.reply("work_bad_state", code=report.code, status=text(f"status_{report.status.value}"))
+
+
+@router.keyword("接单", args=True)
+def accept(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Accepts an assigned report."""
+    report, _, problem = _load(ctx, args, "接单")
+    if problem:
+        return problem
+    try:
+        reports.transition(ctx.session, report, Status.ACCEPTED, actor=_actor(ctx), note=None,
+                           now=ctx.now)
+    except reports.ReportError:
+        return _refused(ctx, report)
+    report.escalation = 0  # the resolve deadline starts its own reminders
+    hours = max(0, round((report.resolve_due_at - ctx.now).total_seconds() / 3600))
+    return ctx.reply("work_accepted", code=report.code, hours=hours)
+
+
+@router.keyword("进展", args=True)
+def progress(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Adds a progress note (an accepted report moves to in progress)."""
+    report, note, problem = _load(ctx, args, "进展", needs_text=True,
+                                  example="进展 BS000123 已联系物业维修")
+    if problem:
+        return problem
+    try:
+        if report.status in (Status.SUBMITTED, Status.ACCEPTED):
+            reports.transition(ctx.session, report, Status.IN_PROGRESS, actor=_actor(ctx),
+                               note=note[:500], now=ctx.now)
+        else:
+            reports.add_note(ctx.session, report, actor=_actor(ctx), note=note[:500], now=ctx.now)
+    except reports.ReportError:
+        return _refused(ctx, report)
+    return ctx.reply("work_noted")
+
+
+@router.keyword("办结", args=True)
+def resolve(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Marks the report resolved with what was done; asks for result photos."""
+    report, note, problem = _load(ctx, args, "办结", needs_text=True,
+                                  example="办结 BS000123 路灯已更换")
+    if problem:
+        return problem
+    try:
+        reports.transition(ctx.session, report, Status.RESOLVED, actor=_actor(ctx),
+                           note=note[:500], now=ctx.now)
+    except reports.ReportError:
+        return _refused(ctx, report)
+    ctx.conversation.start(FLOW, PHOTOS, report=report.id, code=report.code, count=0)
+    return ctx.reply("ask_result_photo")
+
+
+def step_result_photos(ctx: Context, msg: Incoming) -> Reply:
+    """Stores result photos until 好了 / 跳过."""
+    data = ctx.conversation.data
+    if msg.kind == "image":
+        if data["count"] >= MAX_RESULT_PHOTOS:
+            return ctx.reply("too_many_photos", limit=MAX_RESULT_PHOTOS)
+        ctx.session.add(ReportPhoto(report_id=data["report"], media_id=msg.media_id,
+                                    pic_url=msg.pic_url, purpose="result", created_at=ctx.now))
+        ctx.conversation.goto(PHOTOS, count=data["count"] + 1)
+        return ctx.reply("photo_received", n=data["count"] + 1)
+    if normalise(msg.text or "") in ("好了", "好", "完成", "跳过", "ok"):
+        ctx.conversation.clear()
+        return ctx.reply("work_resolved", code=data["code"])
+    return ctx.reply("ask_result_photo")
+
+
+router.flow(Flow(FLOW, "flow_result_photo", {PHOTOS: step_result_photos},
+                 {PHOTOS: lambda ctx: text("ask_result_photo")}))
+
+
+@router.keyword("转派", args=True)
+def transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Hands the report to another grid of the community, or to community staff (社区)."""
+    report, who, problem = _load(ctx, args, "转派", needs_text=True, example="转派 BS000123 金宁第二网格")
+    if problem:
+        return problem
+    if report.status not in (Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS):
+        return _refused(ctx, report)
+    target = _find_target(ctx, report, who)
+    if target is None:
+        return ctx.reply("transfer_target_unknown", who=who[:20])
+    grid_id, assignee_id, title = target
+    report.grid_id, report.assignee_id, report.assignee_title = grid_id, assignee_id, title
+    report.updated_at = ctx.now
+    ctx.session.add(ReportEvent(report_id=report.id, actor=_actor(ctx),
+                                note=text("event_transferred", title=title), created_at=ctx.now))
+    if assignee_id is not None:
+        cat = reports.category(ctx.config, report.category)
+        enqueue(ctx.session, assignee_id, "report_assigned", message(
+            text("push_assigned", code=report.code, category=cat.name if cat else report.category,
+                 description=report.description[:40]), {"code": report.code}),
+            f"report:{report.id}:assigned:{assignee_id}:{ctx.now:%Y%m%d%H%M%S}")
+    return ctx.reply("work_transferred", code=report.code, title=title)
+
+
+def _find_target(ctx: Context, report: Report, who: str) -> tuple[int | None, int | None, str] | None:
+    wanted = normalise(who)
+    if wanted in ("社区", "社区工作人员", "居委会"):
+        _, _, title = reports.route(ctx.session, report.community_id, None)
+        return None, None, title
+    rows = ctx.session.execute(select(Grid.id, Grid.name, GridWorker.resident_id, GridWorker.title)
+                               .join(GridWorker, GridWorker.grid_id == Grid.id)
+                               .where(Grid.community_id == report.community_id))
+    for grid_id, grid_name, resident_id, title in rows:
+        if wanted and (wanted in normalise(grid_name) or wanted in normalise(title)):
+            return grid_id, resident_id, title
+    return None

@@ -1,0 +1,127 @@
+"""Resident reports (报事/随手拍): the report, its photos, timeline and followers."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, created, intpk, timestamp
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Tier(enum.StrEnum):
+    """三事分流: who acts on it."""
+
+    BIG = "big"  # 大事: the community or government
+    SMALL = "small"  # 小事: residents' groups, building heads, volunteers
+    PRIVATE = "private"  # 私事: the person, with advice or a referral
+
+
+class Status(enum.StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    REFERRED = "referred"
+    DUPLICATE = "duplicate"
+
+
+OPEN_STATUSES = (Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS)
+FINAL_STATUSES = (Status.CLOSED, Status.REJECTED, Status.REFERRED, Status.DUPLICATE)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_resident_created", "resident_id", "created_at"),
+        Index("ix_reports_community_status", "community_id", "status"),
+        Index("ix_reports_category_created", "category", "created_at"),
+        Index("ix_reports_assignee_status", "assignee_id", "status"),
+    )
+
+    id: Mapped[intpk]
+    code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # Null for reports that arrived through Open311 (no WeChat follower behind them).
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    category: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[Tier] = mapped_column(_enum(Tier))
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(128))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.SUBMITTED)
+    # The grid worker in charge (a resident with that role); null: community staff.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    assignee_title: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), default="wechat")
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    accept_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # 0: on time; 1: assignee reminded; 2: escalated to community staff.
+    escalation: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_at: Mapped[timestamp | None]
+    resolved_at: Mapped[timestamp | None]
+    closed_at: Mapped[timestamp | None]
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[created]
+
+    photos: Mapped[list["ReportPhoto"]] = relationship(order_by="ReportPhoto.id",
+                                                       cascade="all, delete-orphan")
+    events: Mapped[list["ReportEvent"]] = relationship(order_by="ReportEvent.id",
+                                                       cascade="all, delete-orphan")
+
+
+class ReportPhoto(Base):
+    """A photo as WeChat gave it (media id + url); the scheduler fetches it to storage."""
+
+    __tablename__ = "report_photos"
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    media_id: Mapped[str] = mapped_column(String(128))
+    pic_url: Mapped[str | None] = mapped_column(String(512))
+    # "report" (from the resident) or "result" (the grid worker's proof of work)
+    purpose: Mapped[str] = mapped_column(String(8), default="report")
+    stored_path: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(32))
+    fetch_error: Mapped[str | None] = mapped_column(String(128))
+    fetched_at: Mapped[timestamp | None]
+    created_at: Mapped[created]
+
+
+class ReportEvent(Base):
+    """One line of a report's timeline: a status change or a note, by whom, when."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[Status | None] = mapped_column(_enum(Status))
+    to_status: Mapped[Status | None] = mapped_column(_enum(Status))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[created]
+
+
+class ReportFollower(Base):
+    """A resident who "+1"-ed a report and receives its updates."""
+
+    __tablename__ = "report_followers"
+    __table_args__ = (UniqueConstraint("report_id", "resident_id"),)
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    created_at: Mapped[created]

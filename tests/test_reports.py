@@ -1,0 +1,261 @@
+"""Reporting a problem by chat, following it up, and the grid worker's side."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from models import OutboxMessage, Report, ReportFollower, ReportPhoto, Status
+
+JINNING = (23.0437, 112.9168)
+
+
+def code_of(reply: str) -> str:
+    return re.search(r"BS\d{6}", reply).group(0)
+
+
+def file_report(p, description="3栋楼道灯坏了，晚上很黑", where="3栋门口", photos=0) -> str:
+    """Walk the whole conversation and return the new report's code."""
+    assert "描述" in p.say("报事")
+    assert "照片" in p.say(description)
+    for _ in range(photos):
+        p.send_image()
+    assert "位置" in p.say("好了")
+    if isinstance(where, tuple):
+        reply = p.send_location(*where, label="金宁社区党群服务中心")
+    else:
+        reply = p.say(where)
+    assert "分类" in reply
+    assert "请确认" in p.say("1")
+    return code_of(p.say("1"))
+
+
+@pytest.fixture
+def worker(sim):
+    """The grid worker of 金宁第一网格 (buildings 1-4栋), following the account."""
+    w = sim.persona("网格员", openid="demo-gridworker-jinning-1")
+    w.follow()
+    w.say("取消")
+    return w
+
+
+def report_row(db, code) -> Report:
+    db.rollback()
+    return db.scalar(select(Report).where(Report.code == code))
+
+
+def test_report_is_filed_routed_and_acknowledged(registered, worker, db):
+    alice = registered("alice")
+    assert "描述" in alice.say("報事")  # traditional characters work too
+    alice.say("3栋楼道灯坏了，晚上很黑")
+    alice.send_image()
+    alice.send_image()
+    alice.say("好了")
+    category = alice.say("3栋门口")
+    assert "【公共设施维修】" in category  # suggested from 灯/坏了
+    summary = alice.say("1")
+    assert "照片：2张" in summary and "3栋门口" in summary
+    done = alice.say("1")
+    code = code_of(done)
+    assert "预计24小时内响应" in done and "金宁第一网格 网格员" in done
+    assert "138" not in done  # a title, never a phone number
+    report = report_row(db, code)
+    assert report.status is Status.SUBMITTED and report.tier.value == "big"
+    assert len(db.scalars(select(ReportPhoto).where(ReportPhoto.report_id == report.id)).all()) == 2
+    assigned = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "report_assigned")).all()
+    assert [o.resident_id for o in assigned] == [report.assignee_id]
+
+
+def test_photo_or_location_starts_a_report(registered, db):
+    p = registered()
+    assert "已收到第1张照片" in p.send_image() and "描述" in p.last_reply
+    p.say("取消")
+    reply = p.send_location(*JINNING, label="金宁社区党群服务中心")
+    assert "位置：金宁社区党群服务中心" in reply and "描述" in reply
+
+
+def test_location_outside_every_community(registered):
+    p = registered()
+    p.say("报事")
+    p.say("垃圾堆放很久没人清理")
+    p.say("跳过")
+    assert "不在本平台服务的社区范围内" in p.send_location(39.9042, 116.4074, "北京")
+    assert "分类" in p.send_location(*JINNING)
+
+
+@pytest.mark.parametrize("bad, complaint", [("   ", "描述不能为空"), ("长" * 501, "500字以内")])
+def test_bad_descriptions(registered, bad, complaint):
+    p = registered()
+    p.say("报事")
+    assert complaint in p.say(bad)
+    assert "照片" in p.say("垃圾没人清理")
+
+
+def test_tenth_photo_is_refused(registered):
+    p = registered()
+    p.say("报事")
+    p.say("垃圾没人清理")
+    for _ in range(9):
+        p.send_image()
+    assert "最多只能发送9张" in p.send_image()
+
+
+def test_image_when_text_expected_and_text_when_image_expected(registered):
+    p = registered()
+    p.say("报事")
+    reply = p.send_image()
+    assert "已收到第1张照片" in reply and "描述" in reply
+    p.say("井盖松动")
+    assert "可以发送现场照片" in p.say("这是什么")  # not a photo, not 好了: asked again
+
+
+def test_voice_description_and_corrections(registered, db):
+    p = registered()
+    p.say("报事")
+    assert "照片" in p.voice("小区广场舞太吵了")
+    p.say("跳过")
+    assert "【噪音扰民】" in p.say("跳过")
+    p.say("1")
+    assert "描述" in p.say("改 描述")
+    summary = p.say("晚上十点后广场舞音响太吵")
+    assert "请确认" in summary and "晚上十点后" in summary
+    code = code_of(p.say("1"))
+    assert report_row(db, code).description == "晚上十点后广场舞音响太吵"
+
+
+def test_double_tap_confirm_files_one_report(registered, db):
+    p = registered()
+    code = file_report(p)
+    assert "无需重复提交" in p.say("1") and code in p.last_reply
+    db.rollback()
+    assert len(db.scalars(select(Report)).all()) == 1
+
+
+def test_private_matter_gets_advice(registered, db):
+    p = registered()
+    p.say("报事")
+    p.say("和楼上邻居有纠纷")
+    p.say("跳过")
+    assert "【邻里纠纷】" in p.say("跳过")
+    p.say("1")
+    done = p.say("1")
+    assert "私事" in done and "人民调解" in done
+
+
+def test_my_reports_and_query_with_timeline(registered, worker):
+    p = registered()
+    code = file_report(p)
+    assert code in p.say("我的报事") and "已提交" in p.last_reply
+    worker.say(f"接单 {code}")
+    detail = p.say(f"查询{code}")
+    assert "已受理" in detail and "金宁第一网格 网格员" in detail and "3栋楼道灯坏了" in detail
+
+
+@pytest.mark.parametrize("asked", ["BS999999", "BS12", "hello"])
+def test_unknown_and_malformed_codes(registered, asked):
+    p = registered()
+    assert "没有找到编号" in p.say(f"查询 {asked}")
+    assert "例如" in p.say("查询")
+
+
+def test_someone_elses_code_looks_unknown(registered):
+    alice, bob = registered("alice"), registered("bob")
+    code = file_report(alice)
+    answer = bob.say(f"查询 {code}")
+    assert answer == bob.say("查询 BS999999").replace("BS999999", code)
+    assert "楼道灯" not in answer
+
+
+def test_nearby_duplicate_offers_plus_one(registered, worker, db):
+    alice, bob = registered("alice"), registered("bob")
+    code = file_report(alice, where=JINNING)
+    bob.say("报事")
+    bob.say("楼道灯坏了")
+    bob.say("好了")
+    bob.send_location(JINNING[0] + 0.0003, JINNING[1])  # ~33 m away
+    bob.say("1")
+    offer = bob.say("1")
+    assert code in offer and "+1" in offer
+    assert code in bob.say("1")
+    db.rollback()
+    report = db.scalar(select(Report).where(Report.code == code))
+    followers = db.scalars(select(ReportFollower.resident_id)
+                           .where(ReportFollower.report_id == report.id)).all()
+    assert len(followers) == 1 and len(db.scalars(select(Report)).all()) == 1
+    assert code in bob.say("我的报事")
+
+
+def test_duplicate_offer_can_be_declined(registered, db):
+    alice, bob = registered("alice"), registered("bob")
+    file_report(alice)
+    bob.say("报事")
+    bob.say("3栋楼道灯又坏了")
+    bob.say("好了")
+    bob.say("3栋")
+    bob.say("1")
+    assert "+1" in bob.say("1")
+    assert re.search(r"BS\d{6}", bob.say("2"))
+    db.rollback()
+    assert len(db.scalars(select(Report)).all()) == 2
+
+
+def test_lifecycle_feedback_and_rating(registered, worker, db, sim):
+    p = registered()
+    code = file_report(p)
+    assert "已接单" in worker.say(f"接单 {code}")
+    assert "已记录进展" in worker.say(f"进展 {code} 已联系电工")
+    assert "结果照片" in worker.say(f"办结 {code} 灯已更换")
+    assert "第1张" in worker.send_image()
+    assert "已办结" in worker.say("好了")
+    report = report_row(db, code)
+    assert report.status is Status.RESOLVED
+    photos = db.scalars(select(ReportPhoto.purpose).where(ReportPhoto.report_id == report.id)).all()
+    assert photos == ["result"]
+    kinds = db.scalars(select(OutboxMessage.payload).where(
+        OutboxMessage.resident_id == report.resident_id, OutboxMessage.kind == "report_status")).all()
+    assert len(kinds) == 3 and "解决了吗" in kinds[-1]["text"]
+    assert "打分" in p.say("已解决")
+    assert "评价" in p.say("5")
+    assert "已关闭" in p.say("师傅很负责")
+    report = report_row(db, code)
+    assert (report.status, report.rating, report.rating_comment) == (Status.CLOSED, 5, "师傅很负责")
+
+
+def test_not_solved_reopens_and_escalates(registered, worker, db):
+    p = registered()
+    code = file_report(p)
+    worker.say(f"接单 {code}")
+    worker.say(f"办结 {code} 已处理")
+    worker.say("跳过")
+    assert "重新打开" in p.say("未解决")
+    report = report_row(db, code)
+    assert report.status is Status.IN_PROGRESS and report.escalation == 2
+    assert "没有待确认" in p.say("已解决")
+
+
+def test_only_the_assignee_may_act(registered, worker, sim, db):
+    p = registered()
+    code = file_report(p)
+    other = sim.persona(openid="demo-gridworker-jinning-2")  # 第二网格: not theirs
+    other.follow()
+    other.say("取消")
+    assert "没有权限" in other.say(f"接单 {code}")
+    assert "没有权限" in p.say(f"办结 {code} 我自己修好了")  # a resident sending 办结
+    assert report_row(db, code).status is Status.SUBMITTED
+    assert "没有找到编号" in worker.say("接单 BS999999")
+    assert "请写明办结" in worker.say(f"办结 {code}")
+
+
+def test_transfer_to_another_grid_and_to_staff(registered, worker, sim, db):
+    p = registered()
+    code = file_report(p)
+    assert "金宁第二网格 网格员" in worker.say(f"转派 {code} 金宁第二网格")
+    report = report_row(db, code)
+    assert report.assignee_title == "金宁第二网格 网格员"
+    second = sim.persona(openid="demo-gridworker-jinning-2")
+    second.follow()
+    second.say("取消")
+    assert "已受理" not in second.say(f"转派 {code} 火星") and "没有找到" in second.last_reply
+    assert "金宁社区工作人员" in second.say(f"转派 {code} 社区")
+    assert report_row(db, code).assignee_id is None
