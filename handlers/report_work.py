@@ -1,4 +1,5 @@
-"""Grid workers handling reports from chat: 接单, 进展, 办结 (with result photos), 转派.
+"""Grid workers and staff handling reports from chat: 接单, 进展, 办结 (with result
+photos), 转派, 驳回, 转介, 合并; staff also 改级 (re-classify 大事/小事/私事).
 
 Only the report's assignee, or community staff/admins of its community, may act;
 anyone else gets a polite refusal and nothing changes. After 办结 the `result`
@@ -15,7 +16,7 @@ from bot.inbound import Incoming, normalise
 from bot.outbox import enqueue, message
 from bot.router import Router
 from bot.texts import text
-from models import Grid, GridWorker, Report, ReportEvent, ReportPhoto, Role, Status
+from models import Grid, GridWorker, Report, ReportEvent, ReportPhoto, Resident, Role, Status, Tier
 
 router = Router()
 FLOW = "result"
@@ -164,3 +165,69 @@ def _find_target(ctx: Context, report: Report, who: str) -> tuple[int | None, in
         if wanted and (wanted in normalise(grid_name) or wanted in normalise(title)):
             return grid_id, resident_id, title
     return None
+
+
+def _close_with(ctx: Context, args: str, command: str, to: Status, example: str) -> Reply:
+    report, note, problem = _load(ctx, args, command, needs_text=True, example=example)
+    if problem:
+        return problem
+    try:
+        reports.transition(ctx.session, report, to, actor=_actor(ctx), note=note[:500], now=ctx.now)
+    except reports.ReportError:
+        return _refused(ctx, report)
+    return ctx.reply("work_closed", code=report.code, status=text(f"status_{to.value}"))
+
+
+@router.keyword("驳回", args=True)
+def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Declines a report, with the reason the reporter will read."""
+    return _close_with(ctx, args, "驳回", Status.REJECTED, "驳回 BS000123 不属于社区管理范围")
+
+
+@router.keyword("转介", args=True)
+def refer(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Refers a (usually private) matter elsewhere — mediation, 12345 — and closes it with a note."""
+    return _close_with(ctx, args, "转介", Status.REFERRED, "转介 BS000123 请拨打12345热线")
+
+
+@router.keyword("合并", args=True)
+def merge(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Marks a report a duplicate of another; its reporter then follows the original."""
+    report, other_code, problem = _load(ctx, args, "合并", needs_text=True,
+                                        example="合并 BS000124 BS000123")
+    if problem:
+        return problem
+    original = reports.by_code(ctx.session, other_code.split()[0])
+    if original is None or original.id == report.id or original.community_id != report.community_id:
+        return ctx.reply("report_not_found", code=other_code.split()[0][:20])
+    try:
+        reports.transition(ctx.session, report, Status.DUPLICATE, actor=_actor(ctx),
+                           note=text("event_merged", code=original.code), now=ctx.now)
+    except reports.ReportError:
+        return _refused(ctx, report)
+    report.duplicate_of_id = original.id
+    if report.resident_id is not None:
+        reporter = ctx.session.get(Resident, report.resident_id)
+        reports.follow(ctx.session, original, reporter, ctx.now)
+    return ctx.reply("work_closed", code=report.code, status=text("status_duplicate"))
+
+
+@router.keyword("改级", "分级", args=True)
+def change_tier(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Staff re-classify a report as 大事, 小事 or 私事 (三事分流)."""
+    report, wanted, problem = _load(ctx, args, "改级", needs_text=True, example="改级 BS000123 小事")
+    if problem:
+        return problem
+    if not ctx.resident.has_role(Role.STAFF, Role.ADMIN):
+        return ctx.reply("not_allowed")
+    tier = TIERS.get(normalise(wanted))
+    if tier is None:
+        return ctx.reply("work_needs_text", what="改级", example="改级 BS000123 小事")
+    report.tier, report.updated_at = tier, ctx.now
+    ctx.session.add(ReportEvent(report_id=report.id, actor=_actor(ctx),
+                                note=text("event_tier", tier=text(f"tier_{tier.value}")),
+                                created_at=ctx.now))
+    return ctx.reply("work_tier", code=report.code, tier=text(f"tier_{tier.value}"))
+
+
+TIERS = {"大事": Tier.BIG, "小事": Tier.SMALL, "私事": Tier.PRIVATE}

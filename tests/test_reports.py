@@ -259,3 +259,38 @@ def test_transfer_to_another_grid_and_to_staff(registered, worker, sim, db):
     assert "已受理" not in second.say(f"转派 {code} 火星") and "没有找到" in second.last_reply
     assert "金宁社区工作人员" in second.say(f"转派 {code} 社区")
     assert report_row(db, code).assignee_id is None
+
+
+@pytest.fixture
+def staffer(registered, engine):
+    from bot.db import make_session_factory, transaction
+    from models import Resident, ResidentRole, Role
+    person = registered("staffer")
+    with transaction(make_session_factory(engine)) as session:
+        rid = session.scalar(select(Resident.id).where(Resident.openid == person.openid))
+        session.add(ResidentRole(resident_id=rid, role=Role.STAFF, granted_by="test"))
+    return person
+
+
+def test_staff_reject_refer_merge_and_retier(registered, staffer, worker, db):
+    alice, bob = registered("alice"), registered("bob")
+    first = file_report(alice)
+    bob.say("报事")
+    bob.say("楼道灯还是不亮")
+    bob.say("好了")
+    bob.say("5栋")
+    bob.say("1")
+    second = code_of(bob.say("1"))
+    assert "没有权限" in alice.say(f"改级 {first} 小事")
+    assert "小事" in staffer.say(f"改级 {first} 小事")
+    assert report_row(db, first).tier.value == "small"
+    assert "没有权限" in worker.say(f"合并 {second} {first}")  # 5栋 is not in worker's grid
+    assert "已合并" in staffer.say(f"合并 {second} {first}")
+    merged = report_row(db, second)
+    assert merged.status is Status.DUPLICATE and merged.duplicate_of_id == report_row(db, first).id
+    assert first in bob.say("我的报事")  # bob now follows the original
+    assert "未予受理" in staffer.say(f"驳回 {first} 不属于社区管理范围")
+    third = file_report(registered("carol"), description="和邻居有纠纷", where="跳过")
+    assert "已转介" in staffer.say(f"转介 {third} 已转社区人民调解委员会")
+    assert report_row(db, third).status is Status.REFERRED
+    assert "不能这样操作" in staffer.say(f"驳回 {third} 再驳回")
