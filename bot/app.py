@@ -30,9 +30,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["linli.pipeline"] = Pipeline(config, sessions, router)
     app.extensions["linli.safe_mode"] = safe_mode(config)
 
-    from bot import health, open311, webhook
+    from bot import calendar, health, open311, webhook
 
     app.register_blueprint(webhook.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(open311.bp)
     logging.getLogger(__name__).info("Linli ready: %s", engine.url.render_as_string(hide_password=True))

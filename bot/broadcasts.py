@@ -2,7 +2,6 @@
 
 The audience is resolved to residents when the broadcast starts, not when it is
 written, so a notice scheduled for tomorrow reaches tomorrow's followers.
-Feature modules may add audience types (`AUDIENCES["meeting"] = …`).
 """
 from __future__ import annotations
 
@@ -14,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.outbox import status_counts
-from models import (Broadcast, BroadcastStatus, Building, Community, Grid, OutboxMessage,
-                    OutboxStatus, Resident, ResidentRole, Role, Strategy, utcnow)
+from models import (Broadcast, BroadcastStatus, Building, Community, Grid, Meeting, OutboxMessage,
+                    OutboxStatus, Resident, ResidentRole, Role, Signup, SignupStatus, Strategy,
+                    utcnow)
 
 MAX_TEXT = 600
 MASS_PER_MONTH = 4
@@ -49,11 +49,18 @@ def _role(q: Select, a: dict) -> Select:
     return q.where(Resident.community_id == a["id"]) if a.get("id") else q
 
 
+def _meeting(q: Select, a: dict) -> Select:
+    """Everyone signed up (confirmed or waitlisted) for a meeting."""
+    signed = select(Signup.resident_id).where(Signup.meeting_id == a["id"],
+                                              Signup.status != SignupStatus.CANCELLED)
+    return q.where(Resident.id.in_(signed))
+
+
 AUDIENCES: dict[str, Callable[[Select, dict], Select]] = {
     "all": lambda q, a: q, "community": _community, "grid": _grid, "building": _building,
-    "role": _role,
+    "role": _role, "meeting": _meeting,
 }
-TARGETS = {"community": Community, "grid": Grid, "building": Building}
+TARGETS = {"community": Community, "grid": Grid, "building": Building, "meeting": Meeting}
 
 
 def audience_query(audience: dict[str, Any]) -> Select:

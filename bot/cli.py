@@ -1,8 +1,8 @@
 """Command line: `python -m bot <command>`.
 
 serve, scheduler, init-db, seed-demo, create-menu, create-staff, grant-role,
-broadcast, broadcast-status, outbox, and demo (everything at once for the
-offline demo).
+broadcast, broadcast-status, outbox, meeting, and demo (everything at once for
+the offline demo).
 """
 from __future__ import annotations
 
@@ -161,9 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("role")
     p.add_argument("--by", default="cli", help="who grants it (for the record)")
     p.set_defaults(func=grant_role)
-    from bot.cli_delivery import add_commands
+    from bot import cli_delivery, cli_meetings
 
-    add_commands(sub)
+    cli_delivery.add_commands(sub)
+    cli_meetings.add_commands(sub)
     return parser
 
 

@@ -6,9 +6,11 @@ from bot.router import Router
 
 def build_router() -> Router:
     """The root router: feature routers in the order they take precedence."""
-    from handlers import help, platform_events, registration, report_status, report_work, reports
+    from handlers import (help, meetings, platform_events, registration, report_status,
+                          report_work, reports)
 
     root = Router()
-    for module in (registration, reports, report_status, report_work, platform_events, help):
+    for module in (registration, reports, report_status, report_work, meetings, platform_events,
+                   help):
         root.include(module.router)
     return root

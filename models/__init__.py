@@ -3,6 +3,7 @@ from models.base import Base, utcnow
 from models.community import Building, Community, Grid, GridWorker
 from models.conversation import Conversation
 from models.inbound import PlatformEvent, ProcessedMessage
+from models.meeting import Meeting, MeetingStatus, MeetingType, Signup, SignupStatus
 from models.outbox import (Broadcast, BroadcastStatus, Channel, CommunityTag, DeliveryPause,
                            OutboxMessage, OutboxStatus, Reminder, Strategy)
 from models.platform import AccessToken, Lease
@@ -13,7 +14,8 @@ from models.staff import StaffUser
 
 __all__ = [
     "AccessToken", "Base", "Broadcast", "BroadcastStatus", "Building", "Channel", "Community",
-    "CommunityTag", "Conversation", "DeliveryPause", "Grid", "GridWorker", "Lease",
+    "CommunityTag", "Conversation", "DeliveryPause", "Grid", "GridWorker", "Lease", "Meeting",
+    "MeetingStatus", "MeetingType", "Signup", "SignupStatus",
     "OPEN_STATUSES", "OutboxMessage", "OutboxStatus", "PlatformEvent", "ProcessedMessage",
     "Reminder", "Report", "ReportEvent", "ReportFollower", "ReportPhoto", "Resident",
     "ResidentRole", "Role", "StaffUser", "Status", "Strategy", "Tier", "mask_mobile", "utcnow",

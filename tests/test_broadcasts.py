@@ -136,6 +136,7 @@ def test_resident_unfollowing_mid_broadcast(rt, registered):
 
 
 def test_mass_send_by_community_tag(rt, registered, sim, db):
+    sim.settings(report_events=True)
     people = [registered(f"m{i}") for i in range(3)]
     made = make(rt, {"type": "community", "id": community_id(rt)}, strategy=Strategy.MASS_TAG)
     broadcasts.start_due(rt)

@@ -155,6 +155,7 @@ def test_delivery_reports_reach_the_webhook(api, follower, sim, db):
     import time
     from sqlalchemy import select
     from models import PlatformEvent
+    sim.settings(report_events=True)
     body = {"touser": follower.openid, "template_id": "TPL_NOTICE", "data": {"x": {"value": "1"}}}
     msgid = api.post("message/template/send", body)["msgid"]
     deadline = time.monotonic() + 5
