@@ -41,3 +41,4 @@ bench: $(STAMP) wrk
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/meetings.py

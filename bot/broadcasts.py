@@ -161,3 +161,12 @@ def progress(session: Session, broadcast: Broadcast) -> dict[str, Any]:
             "queued": counts["pending"] + counts["sending"], "sent": counts["sent"],
             "failed": counts["failed"], "undeliverable": counts["undeliverable"],
             "cancelled": counts["cancelled"], "mass": broadcast.mass_result or None}
+
+
+MASS_COUNTS = ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")
+
+
+def apply_mass_report(broadcast: Broadcast, fields: dict[str, Any], now: datetime) -> None:
+    """Record WeChat's MASSSENDJOBFINISH counts; the broadcast is then done."""
+    broadcast.mass_result = {k: fields.get(k) for k in MASS_COUNTS}
+    broadcast.status, broadcast.finished_at = BroadcastStatus.DONE, now

@@ -6,10 +6,10 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.inbound import Incoming
 from bot.router import Router
-from models import Broadcast, BroadcastStatus, PlatformEvent
+from bot.broadcasts import apply_mass_report
+from models import Broadcast, PlatformEvent
 
 router = Router()
-MASS_COUNTS = ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")
 
 
 @router.event("templatesendjobfinish", "masssendjobfinish")
@@ -20,7 +20,8 @@ def record_delivery_report(ctx: Context, msg: Incoming) -> None:
     ctx.session.add(PlatformEvent(event=msg.event, msg_id=msg_id, status=fields.get("Status"),
                                   payload=fields))
     if msg.event == "masssendjobfinish" and msg_id:
+        # The report can beat the scheduler's record of the msg_id; then the
+        # scheduler applies it from platform_events when it records the id.
         broadcast = ctx.session.scalars(select(Broadcast).where(Broadcast.mass_msg_id == msg_id)).first()
         if broadcast is not None:
-            broadcast.mass_result = {k: fields.get(k) for k in MASS_COUNTS}
-            broadcast.status, broadcast.finished_at = BroadcastStatus.DONE, ctx.now
+            apply_mass_report(broadcast, fields, ctx.now)

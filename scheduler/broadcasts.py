@@ -16,11 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from bot.broadcasts import KIND, audience_query
+from bot.broadcasts import KIND, apply_mass_report, audience_query
 from bot.db import transaction
 from bot.outbox import message
 from models import (Broadcast, BroadcastStatus, Community, CommunityTag, OutboxMessage,
-                    OutboxStatus, Resident, Strategy, utcnow)
+                    OutboxStatus, PlatformEvent, Resident, Strategy, utcnow)
 
 log = logging.getLogger("linli.broadcasts")
 TAG_BATCH = 50
@@ -80,8 +80,15 @@ def _fan_out(session: Session, broadcast: Broadcast, now: datetime):
 
 
 def finish(rt, now: datetime) -> None:
-    """Per-resident broadcasts with nothing left to send are done."""
+    """Per-resident broadcasts with nothing left to send are done; mass sends are done
+    once WeChat's MASSSENDJOBFINISH is in (it may have arrived before the msg_id was
+    recorded, when the webhook could not yet match it)."""
     with transaction(rt.sessions) as session:
+        reported = session.execute(select(Broadcast, PlatformEvent).join(
+            PlatformEvent, PlatformEvent.msg_id == Broadcast.mass_msg_id).where(
+            Broadcast.status == BroadcastStatus.SENDING, PlatformEvent.event == "masssendjobfinish"))
+        for broadcast, event in reported:
+            apply_mass_report(broadcast, event.payload, now)
         open_rows = (select(OutboxMessage.id).where(
             OutboxMessage.broadcast_id == Broadcast.id,
             OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])).exists())

@@ -145,6 +145,7 @@ def test_mass_send_by_community_tag(rt, registered, sim, db):
     assert list(tags.values()) == ["金宁社区"]
     deadline = time.monotonic() + 5  # WeChat reports the job to the webhook afterwards
     while time.monotonic() < deadline:
+        broadcasts.start_due(rt)  # the periodic job also reconciles early reports
         db.rollback()
         done = db.get(Broadcast, made.id)
         if done.status is BroadcastStatus.DONE:
@@ -165,3 +166,18 @@ def test_a_fifth_mass_send_in_a_month_is_refused(rt, registered):
     with pytest.raises(BroadcastError, match="already had 4 mass sends"):
         make(rt, audience, strategy=Strategy.MASS_TAG)
     make(rt, audience)  # per-resident notices are not limited
+
+
+def test_mass_report_that_beats_the_msg_id_is_applied_later(rt, registered):
+    from models import PlatformEvent
+    registered()
+    made = make(rt, {"type": "all"}, strategy=Strategy.MASS_TAG)
+    with transaction(rt.sessions) as session:
+        session.add(PlatformEvent(event="masssendjobfinish", msg_id="777", status="send success",
+                                  payload={"MsgID": "777", "SentCount": "1", "TotalCount": "1"}))
+        broadcast = session.get(Broadcast, made.id)
+        broadcast.status, broadcast.mass_msg_id = BroadcastStatus.SENDING, "777"
+    broadcasts.start_due(rt)
+    with rt.sessions() as session:
+        done = session.get(Broadcast, made.id)
+    assert done.status is BroadcastStatus.DONE and done.mass_result["SentCount"] == "1"
