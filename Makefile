@@ -42,3 +42,4 @@ bench: $(STAMP) wrk
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/meetings.py
+	$(BIN)/python bench/timebank.py

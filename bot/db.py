@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import Engine, Table, bindparam, create_engine, event
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,18 +73,22 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 _INSERT_IGNORE: dict[tuple, object] = {}
 
 
-def insert_ignore(session: Session, table: Table, values: dict, conflict: list[str]) -> bool:
+def insert_ignore(session: Session, table: Table, values: dict, conflict: list[str],
+                  where: str | None = None) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted.
 
     RETURNING tells, where rowcount does not (psycopg reports -1 here). The
-    statement is built once per shape, so the webhook's hot path reuses it.
+    statement is built once per shape, so the webhook's hot path reuses it. `where`
+    names the predicate of a partial unique index on `conflict`.
     """
     name = session.get_bind().dialect.name
-    shape = (name, table.name, tuple(values), tuple(conflict))
+    shape = (name, table.name, tuple(values), tuple(conflict), where)
     stmt = _INSERT_IGNORE.get(shape)
     if stmt is None:
         dialect = postgresql if name == "postgresql" else sqlite
         stmt = (dialect.insert(table).values({k: bindparam(k) for k in values})
-                .on_conflict_do_nothing(index_elements=conflict).returning(table.c[conflict[0]]))
+                .on_conflict_do_nothing(index_elements=conflict,
+                                        index_where=text(where) if where else None)
+                .returning(table.c[conflict[0]]))
         _INSERT_IGNORE[shape] = stmt
     return session.execute(stmt, values).first() is not None

@@ -29,7 +29,7 @@ Command = Callable[[Context, Incoming, str], Reply | None]
 
 CANCEL_WORDS = {"取消", "退出", "cancel", "q"}
 HELP_WORDS = {"帮助", "help", "?", "？"}
-MENU_WORDS = {"菜单", "menu", "0"}
+MENU_WORDS = {"菜单", "menu"}
 
 
 @dataclass(frozen=True)

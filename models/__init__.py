@@ -11,8 +11,13 @@ from models.report import (OPEN_STATUSES, Report, ReportEvent, ReportFollower, R
                            Status, Tier)
 from models.resident import Resident, ResidentRole, Role, mask_mobile
 from models.staff import StaffUser
+from models.timebank import (Account, ApplicationStatus, AuditLog, EntryKind, LedgerEntry,
+                             RecordStatus, Redemption, RedemptionStatus, ServiceRecord,
+                             VolunteerApplication)
 
 __all__ = [
+    "Account", "ApplicationStatus", "AuditLog", "EntryKind", "LedgerEntry", "RecordStatus",
+    "Redemption", "RedemptionStatus", "ServiceRecord", "VolunteerApplication",
     "AccessToken", "Base", "Broadcast", "BroadcastStatus", "Building", "Channel", "Community",
     "CommunityTag", "Conversation", "DeliveryPause", "Grid", "GridWorker", "Lease", "Meeting",
     "MeetingStatus", "MeetingType", "Signup", "SignupStatus",

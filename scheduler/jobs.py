@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.db import transaction
 from bot.wechat_api import WeChatAPI
 from models import ProcessedMessage, utcnow
-from scheduler import broadcasts, reminders, report_jobs
+from scheduler import broadcasts, reminders, report_jobs, timebank_jobs
 from scheduler.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,16 @@ def report_focal_issues() -> None:
     report_jobs.weekly_focal_issues(_rt())
 
 
+def timebank_statements() -> None:
+    """Monthly statements, pushed on the 1st (quiet hours respected by the outbox)."""
+    timebank_jobs.monthly_statements(_rt())
+
+
+def timebank_pending() -> None:
+    """Remind verifiers of service records waiting too long."""
+    timebank_jobs.remind_pending(_rt())
+
+
 # id → (function, trigger kwargs); cron times are local (config timezone).
 JOBS = {
     "dispatch-outbox": (dispatch_outbox, {"trigger": "interval", "seconds": DISPATCH_EVERY}),
@@ -121,4 +131,6 @@ JOBS = {
     "report-photos": (report_photos, {"trigger": "interval", "seconds": 30}),
     "report-focal-issues": (report_focal_issues,
                             {"trigger": "cron", "day_of_week": "mon", "hour": 9}),
+    "timebank-statements": (timebank_statements, {"trigger": "cron", "day": 1, "hour": 9}),
+    "timebank-pending": (timebank_pending, {"trigger": "cron", "hour": 10}),
 }
