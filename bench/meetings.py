@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -23,19 +20,16 @@ from pathlib import Path
 import requests
 from sqlalchemy import insert, select, update
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
+from common import bench_env, chat_xml, gunicorn, signed_params, timed  # puts the project on sys.path
 from bot.config import load_config  # noqa: E402
 from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.seed import seed  # noqa: E402
-from bot.signing import sign  # noqa: E402
 from models import (Community, Meeting, MeetingStatus, MeetingType, Reminder, Resident, Signup,  # noqa: E402
                     SignupStatus, utcnow)
 from scheduler.reminders import sweep  # noqa: E402
 
-TOKEN, PORT = "benchtoken", 18600
+PORT = 18600
 
 
 def fill(url: str, n_meetings: int, n_signups: int) -> int:
@@ -84,22 +78,6 @@ def fill(url: str, n_meetings: int, n_signups: int) -> int:
     return people
 
 
-def xml(openid: str, content: str, msg_id: int) -> bytes:
-    return (f"<xml><ToUserName>gh</ToUserName><FromUserName>{openid}</FromUserName>"
-            f"<CreateTime>1700000000</CreateTime><MsgType>text</MsgType><Content>{content}</Content>"
-            f"<MsgId>{msg_id}</MsgId></xml>").encode()
-
-
-def timed(fn, n: int) -> dict:
-    samples = []
-    for i in range(n):
-        started = time.perf_counter()
-        fn(i)
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return {"p50": statistics.median(samples), "p99": samples[int(len(samples) * 0.99) - 1]}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--meetings", type=int, default=2000)
@@ -111,35 +89,18 @@ def main() -> None:
     started = time.monotonic()
     people = fill(url, args.meetings, args.signups)
     print(f"filled {args.meetings} meetings, {args.signups} sign-ups in {time.monotonic() - started:.0f}s")
-    env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_WECHAT_TOKEN": TOKEN,
-           "LINLI_WECHAT_ENCODING_AES_KEY": "", "LINLI_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{PORT}",
-                             "--log-level", "warning", "bot.app:create_app()"], cwd=ROOT, env=env)
-    http, base = requests.Session(), f"http://127.0.0.1:{PORT}"
-    ts, nonce = "1700000000", "n"
-    params = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
-    rng, msg_base = random.Random(9), time.time_ns()
-    try:
-        for _ in range(100):
-            try:
-                http.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-
+    http = requests.Session()
+    params, rng, msg_base = signed_params(), random.Random(9), time.time_ns()
+    with gunicorn("bot.app:create_app()", PORT, bench_env(url)) as base:
         def say(openid: str, content: str, expect: str) -> None:
-            reply = http.post(f"{base}/wechat", params=params,
-                              data=xml(openid, content, msg_base + rng.randrange(10**12))).text
+            reply = http.post(f"{base}/wechat", params=params, data=chat_xml(
+                openid, content, msg_base + rng.randrange(10**12))).text
             assert expect in reply, reply[:300]
 
         browse = timed(lambda i: say(f"omeet{rng.randrange(people)}", "议事会", "议事会"),
                        args.requests)
-        # 报名 n asks to confirm; "2" drops it so the next sample starts clean
         signup = timed(lambda i: say(f"omeet{rng.randrange(people)}", f"报名 {rng.randrange(1, 6)}",
                                      "报名"), args.requests)
-    finally:
-        proc.terminate()
-        proc.wait()
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     # make the first 1,000 24-hour reminders due, then sweep once

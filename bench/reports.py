@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -22,17 +19,14 @@ from pathlib import Path
 import requests
 from sqlalchemy import insert, select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
+from common import bench_env, chat_xml, gunicorn, signed_params, timed  # puts the project on sys.path
 from bot.config import load_config  # noqa: E402
 from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.seed import seed  # noqa: E402
-from bot.signing import sign  # noqa: E402
 from models import Community, Report, ReportEvent, Resident, Status, Tier, utcnow  # noqa: E402
 
-TOKEN, PORT = "benchtoken", 18500
+PORT = 18500
 CATEGORIES = ["environment", "facilities", "roads", "greening", "noise", "safety"]
 STATUSES = [Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED]
 
@@ -71,22 +65,6 @@ def fill(url: str, total: int) -> tuple[int, int]:
     return people, first
 
 
-def xml(openid: str, content: str, msg_id: int) -> bytes:
-    return (f"<xml><ToUserName>gh</ToUserName><FromUserName>{openid}</FromUserName>"
-            f"<CreateTime>1700000000</CreateTime><MsgType>text</MsgType><Content>{content}</Content>"
-            f"<MsgId>{msg_id}</MsgId></xml>").encode()
-
-
-def timed(fn, n: int) -> dict:
-    samples = []
-    for i in range(n):
-        started = time.perf_counter()
-        fn(i)
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return {"p50": statistics.median(samples), "p99": samples[int(len(samples) * 0.99) - 1]}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=int, default=200_000)
@@ -97,30 +75,14 @@ def main() -> None:
     started = time.monotonic()
     people, _ = fill(url, args.reports)
     print(f"filled {args.reports} reports in {time.monotonic() - started:.0f}s")
-    env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_WECHAT_TOKEN": TOKEN,
-           "LINLI_WECHAT_ENCODING_AES_KEY": "", "LINLI_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{PORT}",
-                             "--log-level", "warning", "bot.app:create_app()"], cwd=ROOT, env=env)
     http = requests.Session()
-    base = f"http://127.0.0.1:{PORT}"
-    try:
-        for _ in range(100):
-            try:
-                http.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        ts, nonce = "1700000000", "n"
-        params = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
-        rng = random.Random(3)
-        msg_base = time.time_ns()
-
+    params, rng, msg_base = signed_params(), random.Random(3), time.time_ns()
+    with gunicorn("bot.app:create_app()", PORT, bench_env(url)) as base:
         def chat(content_for):
             def one(i: int) -> None:
                 who = rng.randrange(people)
-                content = content_for(who)
-                reply = http.post(f"{base}/wechat", params=params,
-                                  data=xml(f"orep{who}", content, msg_base + rng.randrange(10**12))).text
+                reply = http.post(f"{base}/wechat", params=params, data=chat_xml(
+                    f"orep{who}", content_for(who), msg_base + rng.randrange(10**12))).text
                 assert "BS" in reply, reply[:200]
             return one
 
@@ -130,14 +92,11 @@ def main() -> None:
                       args.requests)
         open311 = timed(lambda i: http.get(f"{base}/open311/v2/requests.json", params={
             "service_code": rng.choice(CATEGORIES), "status": rng.choice(["open", "closed"]),
-            "start_date": (utcnow() - timedelta(days=rng.randrange(1, 60))).isoformat()}).raise_for_status(),
-            max(50, args.requests // 5))
+            "start_date": (utcnow() - timedelta(days=rng.randrange(1, 60))).isoformat()})
+            .raise_for_status(), max(50, args.requests // 5))
         one = timed(lambda i: http.get(
-            f"{base}/open311/v2/requests/BS{rng.randrange(1, args.reports):06d}.json").raise_for_status(),
-            args.requests)
-    finally:
-        proc.terminate()
-        proc.wait()
+            f"{base}/open311/v2/requests/BS{rng.randrange(1, args.reports):06d}.json")
+            .raise_for_status(), args.requests)
     print(f"\n{args.reports} reports, {people} residents, database {url.split(':')[0]}")
     print(f"{'':34}{'p50 ms':>9}{'p99 ms':>9}")
     for name, r in (("我的报事 (webhook)", mine), ("查询 <code> (webhook)", query),

@@ -8,9 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -20,19 +17,16 @@ from pathlib import Path
 import requests
 from sqlalchemy import insert, select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
+from common import bench_env, chat_xml, gunicorn, signed_params, timed  # puts the project on sys.path
 from bot.config import load_config  # noqa: E402
 from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.seed import seed  # noqa: E402
-from bot.signing import sign  # noqa: E402
 from models import Account, Community, EntryKind, LedgerEntry, Resident, utcnow  # noqa: E402
 from scheduler.jobs import Runtime  # noqa: E402
 from scheduler.timebank_jobs import monthly_statements  # noqa: E402
 
-TOKEN, PORT = "benchtoken", 18700
+PORT = 18700
 
 
 def fill(url: str, entries: int, volunteers: int) -> None:
@@ -75,33 +69,15 @@ def main() -> None:
     fill(url, args.entries, args.volunteers)
     print(f"filled {args.entries} ledger entries for {args.volunteers} volunteers "
           f"in {time.monotonic() - started:.0f}s")
-    env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_WECHAT_TOKEN": TOKEN,
-           "LINLI_WECHAT_ENCODING_AES_KEY": "", "LINLI_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{PORT}",
-                             "--log-level", "warning", "bot.app:create_app()"], cwd=ROOT, env=env)
-    http, base = requests.Session(), f"http://127.0.0.1:{PORT}"
-    ts, nonce = "1700000000", "n"
-    params = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
-    rng, samples = random.Random(2), []
-    try:
-        for _ in range(100):
-            try:
-                http.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        for i in range(args.requests):
-            body = (f"<xml><ToUserName>gh</ToUserName><FromUserName>otb{rng.randrange(args.volunteers)}"
-                    f"</FromUserName><CreateTime>1700000000</CreateTime><MsgType>text</MsgType>"
-                    f"<Content>我的时间</Content><MsgId>{time.time_ns()}</MsgId></xml>").encode()
-            t0 = time.perf_counter()
-            reply = http.post(f"{base}/wechat", params=params, data=body).text
-            samples.append((time.perf_counter() - t0) * 1000)
-            assert "余额" in reply, reply[:200]
-    finally:
-        proc.terminate()
-        proc.wait()
-    samples.sort()
+    http, rng, params = requests.Session(), random.Random(2), signed_params()
+
+    def my_time(i: int) -> None:
+        reply = http.post(f"{base}/wechat", params=params, data=chat_xml(
+            f"otb{rng.randrange(args.volunteers)}", "我的时间", time.time_ns())).text
+        assert "余额" in reply, reply[:200]
+
+    with gunicorn("bot.app:create_app()", PORT, bench_env(url)) as base:
+        latency = timed(my_time, args.requests)
     config = load_config(overrides={"database": {"url": url}}, environ={})
     engine = make_engine(url)
     rt = Runtime(config, make_session_factory(engine), api=None)
@@ -113,8 +89,7 @@ def main() -> None:
     tracemalloc.stop()
     engine.dispose()
     print(f"\n{args.entries} ledger entries, {args.volunteers} volunteers, database {url.split(':')[0]}")
-    print(f"我的时间 (webhook): p50 {statistics.median(samples):.1f} ms, "
-          f"p99 {samples[int(len(samples) * 0.99) - 1]:.1f} ms")
+    print(f"我的时间 (webhook): p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms")
     print(f"monthly statements: {sent} queued in {elapsed:.1f} s, peak Python memory "
           f"{peak / 2**20:.1f} MiB")
 

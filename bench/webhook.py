@@ -15,25 +15,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
+from common import ROOT, bench_env, gunicorn, signed_params  # puts the project on sys.path
 from bot.config import load_config  # noqa: E402
 from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.seed import seed  # noqa: E402
-from bot.signing import sign  # noqa: E402
 from models import Community, Resident, utcnow  # noqa: E402
 
-TOKEN = "benchtoken"
-PY = sys.executable
 
 
 def prepare_database(url: str) -> None:
@@ -49,23 +43,8 @@ def prepare_database(url: str) -> None:
     engine.dispose()
 
 
-def gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([PY, "-m", "gunicorn", "-w", os.environ.get("BENCH_WORKERS", "2"), "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", app], cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-            return proc
-        except requests.RequestException:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"{app} did not start")
-
-
 def signed_path() -> str:
-    ts, nonce = "1700000000", "benchnonce"
-    return f"/wechat?signature={sign(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}"
+    return "/wechat?" + "&".join(f"{k}={v}" for k, v in signed_params().items())
 
 
 def check_reply(port: int) -> None:
@@ -99,18 +78,13 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="linli-bench-"))
     url = os.environ.get("LINLI_BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
     prepare_database(url)
-    env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_WECHAT_TOKEN": TOKEN,
-           "LINLI_WECHAT_ENCODING_AES_KEY": "", "LINLI_LOG_LEVEL": "WARNING"}
     results = {}
+    workers = int(os.environ.get("BENCH_WORKERS", "2"))
     for name, app, port in (("wechatpy echo", "bench.echo_app:app", 18201),
                             ("linli full path", "bot.app:create_app()", 18202)):
-        proc = gunicorn(app, port, env)
-        try:
+        with gunicorn(app, port, bench_env(url), workers=workers):
             check_reply(port)
             results[name] = wrk(port, args.seconds, args.connections, base=int(time.time()) * 1000)
-        finally:
-            proc.terminate()
-            proc.wait()
     print(f"\n{args.connections} connections, {args.seconds}s each, gunicorn 2 workers, "
           f"database {url.split(':')[0]}")
     print(f"{'':18}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'non-2xx':>9}")

@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+import enum
+
+from sqlalchemy import JSON, DateTime, Enum, MetaData, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
@@ -35,6 +37,11 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def str_enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    """An enum stored by value as a short string (portable; no native enum type)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 intpk = Annotated[int, mapped_column(primary_key=True)]
 created = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow, nullable=False)]

@@ -5,15 +5,12 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (CheckConstraint, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, JSONType, UTCDateTime, created, intpk, timestamp
+from models.base import Base, JSONType, UTCDateTime, created, intpk, str_enum, timestamp
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class MeetingType(enum.StrEnum):
@@ -49,7 +46,7 @@ class Meeting(Base):
 
     id: Mapped[intpk]
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
-    type: Mapped[MeetingType] = mapped_column(_enum(MeetingType))
+    type: Mapped[MeetingType] = mapped_column(str_enum(MeetingType))
     title: Mapped[str] = mapped_column(String(64))
     # [{"text": …, "report_id": …}] — free text or a linked report / focal issue
     agenda: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
@@ -65,7 +62,7 @@ class Meeting(Base):
     audience: Mapped[dict[str, Any]] = mapped_column(JSONType)
     terms: Mapped[str | None] = mapped_column(Text)
     allow_proxy: Mapped[bool] = mapped_column(default=True)  # 代报名 for family members
-    status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus), default=MeetingStatus.DRAFT)
+    status: Mapped[MeetingStatus] = mapped_column(str_enum(MeetingStatus), default=MeetingStatus.DRAFT)
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     created_by: Mapped[str] = mapped_column(String(64))
     alerted_percent: Mapped[int] = mapped_column(Integer, default=0)  # last capacity alert sent
@@ -98,7 +95,7 @@ class Signup(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     # A family member signed up by the resident (代报名), or a walk-in's name.
     proxy_name: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[SignupStatus] = mapped_column(_enum(SignupStatus))
+    status: Mapped[SignupStatus] = mapped_column(str_enum(SignupStatus))
     checkin_code: Mapped[str] = mapped_column(String(8))
     checked_in_at: Mapped[timestamp | None]
     walk_in: Mapped[bool] = mapped_column(default=False)

@@ -9,15 +9,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, JSONType, UTCDateTime, created, intpk, json_dict, timestamp
+from models.base import Base, JSONType, UTCDateTime, created, intpk, json_dict, str_enum, timestamp
 
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class OutboxStatus(enum.StrEnum):
@@ -51,8 +47,8 @@ class OutboxMessage(Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
-    channel: Mapped[Channel | None] = mapped_column(_enum(Channel))
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    channel: Mapped[Channel | None] = mapped_column(str_enum(Channel))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # A push that only makes sense until then (a reminder before the meeting starts).
@@ -117,8 +113,8 @@ class Broadcast(Base):
     text: Mapped[str] = mapped_column(Text)
     # {"type": "all"|"community"|"grid"|"building"|"role"|"meeting", "id": …, "role": …}
     audience: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    strategy: Mapped[Strategy] = mapped_column(_enum(Strategy))
-    status: Mapped[BroadcastStatus] = mapped_column(_enum(BroadcastStatus))
+    strategy: Mapped[Strategy] = mapped_column(str_enum(Strategy))
+    status: Mapped[BroadcastStatus] = mapped_column(str_enum(BroadcastStatus))
     urgent: Mapped[bool] = mapped_column(default=False)
     send_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_by: Mapped[str] = mapped_column(String(64))

@@ -4,14 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime, created, intpk, timestamp
+from models.base import Base, UTCDateTime, created, intpk, str_enum, timestamp
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class Tier(enum.StrEnum):
@@ -54,12 +51,12 @@ class Report(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
     category: Mapped[str] = mapped_column(String(32))
-    tier: Mapped[Tier] = mapped_column(_enum(Tier))
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier))
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(128))
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.SUBMITTED)
+    status: Mapped[Status] = mapped_column(str_enum(Status), default=Status.SUBMITTED)
     # The grid worker in charge (a resident with that role); null: community staff.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     assignee_title: Mapped[str] = mapped_column(String(64))
@@ -109,8 +106,8 @@ class ReportEvent(Base):
     id: Mapped[intpk]
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     actor: Mapped[str] = mapped_column(String(64))
-    from_status: Mapped[Status | None] = mapped_column(_enum(Status))
-    to_status: Mapped[Status | None] = mapped_column(_enum(Status))
+    from_status: Mapped[Status | None] = mapped_column(str_enum(Status))
+    to_status: Mapped[Status | None] = mapped_column(str_enum(Status))
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[created]
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import enum
-from sqlalchemy import Enum, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, created, intpk, timestamp
+from models.base import Base, created, intpk, str_enum, timestamp
 
 
 class Role(enum.StrEnum):
@@ -67,8 +67,7 @@ class ResidentRole(Base):
 
     id: Mapped[intpk]
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16,
-                                            values_callable=lambda e: [m.value for m in e]))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     granted_by: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[created]
 

@@ -6,14 +6,11 @@ import enum
 from datetime import date
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, JSONType, created, intpk, timestamp
+from models.base import Base, JSONType, created, intpk, str_enum, timestamp
 
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class Account(Base):
@@ -61,7 +58,7 @@ class LedgerEntry(Base):
 
     id: Mapped[intpk]
     account_id: Mapped[int] = mapped_column(ForeignKey("timebank_accounts.id"))
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind))
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind))
     minutes: Mapped[int] = mapped_column(Integer)  # signed
     # What caused it: "record:12", "redemption:3", "transfer:9", "adjust:staff-name" …
     source: Mapped[str] = mapped_column(String(64))
@@ -93,7 +90,7 @@ class ServiceRecord(Base):
     beneficiary_name: Mapped[str | None] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(String(200))
     photo_media_id: Mapped[str | None] = mapped_column(String(128))
-    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus), default=RecordStatus.PENDING)
+    status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.PENDING)
     verifier: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(200))
     entered_by: Mapped[str | None] = mapped_column(String(64))  # staff 代录
@@ -117,7 +114,7 @@ class Redemption(Base):
     service_code: Mapped[str] = mapped_column(String(32))
     service_name: Mapped[str] = mapped_column(String(32))
     minutes: Mapped[int] = mapped_column(Integer)
-    status: Mapped[RedemptionStatus] = mapped_column(_enum(RedemptionStatus))
+    status: Mapped[RedemptionStatus] = mapped_column(str_enum(RedemptionStatus))
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[timestamp | None]
     created_at: Mapped[created]
@@ -136,7 +133,7 @@ class VolunteerApplication(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     skills: Mapped[str] = mapped_column(String(200))
     availability: Mapped[str] = mapped_column(String(200))
-    status: Mapped[ApplicationStatus] = mapped_column(_enum(ApplicationStatus))
+    status: Mapped[ApplicationStatus] = mapped_column(str_enum(ApplicationStatus))
     decided_by: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[timestamp | None]

@@ -59,7 +59,8 @@ def test_community_broadcast_preview_progress_and_delivery(rt, registered, sim, 
 
 
 def test_grid_building_and_role_audiences(rt, registered, engine):
-    alice, bob = registered("alice"), registered("bob")
+    registered("alice")
+    bob = registered("bob")
     with transaction(rt.sessions) as session:
         session.add(ResidentRole(resident_id=resident_id(engine, bob.openid), role=Role.VOLUNTEER,
                                  granted_by="test"))

@@ -5,9 +5,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
 
-from models import Conversation, ProcessedMessage
+from models import Conversation
 
 
 def _fire(persona, copies: int, **payload) -> list[dict]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot import meetings
 from models import (Broadcast, Meeting, MeetingStatus, OutboxMessage, Reminder, Resident,
-                    ResidentRole, Role, Signup, SignupStatus, utcnow)
+                    ResidentRole, Signup, SignupStatus, utcnow)
 from tests.meeting_helpers import change, make_meeting
 
 
@@ -162,7 +162,7 @@ def test_edit_and_cancel_notify_sign_ups(registered, config, db):
 
 def test_check_in_by_code_and_minutes(registered, config, db, engine):
     mid = make_meeting(config, starts_at=utcnow() + timedelta(hours=1))
-    other = make_meeting(config, title="另一场", starts_at=utcnow() + timedelta(days=5))
+    make_meeting(config, title="另一场", starts_at=utcnow() + timedelta(days=5))
     p, q = registered("p"), registered("q")
     code = re.search(r"签到码：(\d{6})", join(p)).group(1)
     q.say("报名 2")
