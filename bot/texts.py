@@ -279,6 +279,7 @@ TEXTS: dict[str, str] = {
     "tb_leaderboard_empty": "本月还没有记录。",
     "tb_opted_out": "好的，您不会出现在排行榜上（回复“上榜”可恢复）。",
     "tb_opted_in": "好的，您会出现在排行榜上。",
+    "tb_expired": "您{months}个月前存入且未使用的{hours}小时已按规定过期。",
     "tb_statement": "{month}时间账户月结：本月存入{earned}小时，使用{spent}小时，余额{balance}小时。",
     "tb_pending_reminder": "您有{n}条志愿服务记录等待审核超过{days}天，回复“审核”处理。",
     "tb_review_empty": "没有待审核的事项。",

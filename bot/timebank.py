@@ -302,3 +302,33 @@ def statement(session: Session, account: Account, since: datetime, until: dateti
     by_kind = {kind.value: int(total) for kind, total in rows}
     return {"earned": by_kind.get("earn", 0), "spent": -by_kind.get("redeem", 0),
             "balance": account.balance}
+
+
+CREDITS = (EntryKind.EARN, EntryKind.TRANSFER_IN, EntryKind.GRANT)
+
+
+def expire(session: Session, config: Config, account: Account, now: datetime) -> int:
+    """Expire minutes credited more than `timebank.expiry_months` ago and not spent since
+    (oldest hours are spent first). 0 months, the default, means hours never expire."""
+    months = int(cfg(config, "expiry_months", 0))
+    if months <= 0 or account.owner_id is None:
+        return 0
+    cutoff = now - timedelta(days=30 * months)
+    old_credits = session.scalar(select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind.in_(CREDITS),
+        LedgerEntry.created_at < cutoff)) or 0
+    # Everything that ever left the account counts against the oldest credits first.
+    debits = session.scalar(select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.minutes < 0)) or 0
+    returns = session.scalar(select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.RELEASE)) or 0
+    unspent_old = old_credits + debits + returns
+    current = session.get(Account, account.id, with_for_update=True, populate_existing=True)
+    minutes = min(unspent_old, current.balance)
+    if minutes <= 0:
+        return 0
+    post(session, account.id, -minutes, EntryKind.EXPIRY, source=f"expiry:{now:%Y%m}",
+         actor="system", note=f"credited before {cutoff:%Y-%m-%d}")
+    enqueue(session, account.owner_id, "timebank", message(text(
+        "tb_expired", hours=hours(minutes), months=months)), f"expiry:{now:%Y%m}:{account.id}")
+    return minutes

@@ -113,6 +113,11 @@ def timebank_statements() -> None:
     timebank_jobs.monthly_statements(_rt())
 
 
+def timebank_expiry() -> None:
+    """Expire old unspent hours (only when timebank.expiry_months is set)."""
+    timebank_jobs.expire_hours(_rt())
+
+
 def timebank_pending() -> None:
     """Remind verifiers of service records waiting too long."""
     timebank_jobs.remind_pending(_rt())
@@ -133,4 +138,5 @@ JOBS = {
                             {"trigger": "cron", "day_of_week": "mon", "hour": 9}),
     "timebank-statements": (timebank_statements, {"trigger": "cron", "day": 1, "hour": 9}),
     "timebank-pending": (timebank_pending, {"trigger": "cron", "hour": 10}),
+    "timebank-expiry": (timebank_expiry, {"trigger": "cron", "day": 1, "hour": 3}),
 }

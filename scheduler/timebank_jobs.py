@@ -81,3 +81,21 @@ def remind_pending(rt, now: datetime | None = None) -> int:
                     f"tb-pending:{now:%Y%m%d}:{target}")
             told += 1
     return told
+
+
+def expire_hours(rt, now: datetime | None = None) -> int:
+    """Monthly: expire old unspent hours when `timebank.expiry_months` is set."""
+    now = now or utcnow()
+    if int(tb.cfg(rt.config, "expiry_months", 0)) <= 0:
+        return 0
+    expired, after = 0, 0
+    while True:
+        with transaction(rt.sessions) as session:
+            accounts = session.scalars(select(Account).where(
+                Account.owner_id.is_not(None), Account.balance > 0, Account.id > after)
+                .order_by(Account.id).limit(BATCH)).all()
+            if not accounts:
+                return expired
+            for account in accounts:
+                expired += tb.expire(session, rt.config, account, now)
+            after = accounts[-1].id

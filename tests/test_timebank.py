@@ -235,3 +235,45 @@ def test_monthly_statement_and_pending_reminders(volunteer, staff, config, db):
     assert timebank_jobs.remind_pending(rt, utcnow() + timedelta(days=5)) == 0  # once per record
     assert code
     rt.dispatcher.pool.shutdown()
+
+
+def test_hours_expire_when_configured_oldest_first(volunteer, staff, config, db):
+    from datetime import timedelta
+
+    from bot.config import Config
+    from models import utcnow
+    from scheduler import timebank_jobs
+    from tests.delivery_helpers import delivery_config, runtime
+    staff.say(f"通过 {log(volunteer, hours='2')}")
+    with transaction(make_session_factory(db.get_bind())) as session:  # earned 13 months ago
+        session.execute(LedgerEntry.__table__.update().values(
+            created_at=utcnow() - timedelta(days=400)))
+    volunteer.say("捐赠 0.5")  # spends the oldest hours first
+    never = runtime(delivery_config(config))
+    assert timebank_jobs.expire_hours(never) == 0  # default: hours never expire
+    yearly = runtime(Config({**delivery_config(config), "timebank": {
+        **config["timebank"], "expiry_months": 12}}))
+    assert timebank_jobs.expire_hours(yearly) == 90
+    assert timebank_jobs.expire_hours(yearly) == 0  # nothing left to expire
+    assert balance(db, volunteer) == 0
+    for rt in (never, yearly):
+        rt.dispatcher.pool.shutdown()
+
+
+def test_milestone_is_announced_once(volunteer, staff, db):
+    staff.say(f"通过 {log(volunteer, hours='2')}")  # opens the account
+    with transaction(make_session_factory(db.get_bind())) as session:
+        session.execute(Account.__table__.update().values(earned_total=50 * 60 - 60))
+    staff.say(f"通过 {log(volunteer, hours='2', day='今天')}")
+    staff.say(f"通过 {log(volunteer, hours='1', day='今天')}")
+    db.rollback()
+    told = [o.payload["text"] for o in db.scalars(select(OutboxMessage)
+                                                  .where(OutboxMessage.kind == "timebank"))]
+    assert sum("累计志愿服务已达50小时" in t for t in told) == 1
+
+
+def test_another_communitys_catalogue_cannot_be_reached(volunteer, staff, config):
+    staff.say(f"通过 {log(volunteer, hours='2')}")
+    items = len(config["timebank"]["catalogue"]["default"])
+    assert f"没有编号 {items + 1}" in volunteer.say(f"兑换 {items + 1}")
+    assert "没有编号" in volunteer.say("兑换 hegang-visit")
