@@ -1,13 +1,18 @@
-"""RFC 5545 calendars: one meeting (`/meetings/<id>.ics`) or a community's (`…/meetings.ics`)."""
+"""Meeting pages for phones and printers: RFC 5545 calendars (`/meetings/<id>.ics`, a
+community's `…/meetings.ics`) and check-in QR codes (`/meetings/<id>/checkin/<code>.svg`)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import io
+
+import qrcode
+import qrcode.image.svg
 from flask import Blueprint, Response, abort, current_app
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
-from models import Community, Meeting, MeetingStatus, utcnow
+from models import Community, Meeting, MeetingStatus, Signup, SignupStatus, utcnow
 
 bp = Blueprint("calendar", __name__)
 SHOWN = (MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED, MeetingStatus.CLOSED)
@@ -55,3 +60,21 @@ def community_ics(community_id: int):
             Meeting.community_id == community_id, Meeting.status.in_(SHOWN),
             Meeting.starts_at >= utcnow() - timedelta(days=90)).order_by(Meeting.starts_at)).all()
         return _calendar(f"{community.name}议事会·活动", list(meetings))
+
+
+@bp.get("/meetings/<int:meeting_id>/checkin/<code>.svg")
+def checkin_qr(meeting_id: int, code: str):
+    """The sign-up's check-in code as a QR image (it encodes only the code)."""
+    if not code.isdigit() or len(code) != 6:
+        abort(404)
+    with current_app.extensions["linli.sessions"]() as session:
+        found = session.scalar(select(Signup.id).where(
+            Signup.meeting_id == meeting_id, Signup.checkin_code == code,
+            Signup.status == SignupStatus.CONFIRMED))
+    if found is None:
+        abort(404)
+    image = qrcode.make(code, image_factory=qrcode.image.svg.SvgPathImage, box_size=12)
+    out = io.BytesIO()
+    image.save(out)
+    return Response(out.getvalue(), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=86400"})

@@ -23,6 +23,19 @@ def _resident(session, openid: str) -> Resident:
     return found
 
 
+def _linked_reports(session, codes: list[str]) -> list[dict]:
+    """Agenda items for open reports (or focal issues raised through them)."""
+    from bot.reports import by_code
+
+    items = []
+    for code in codes:
+        report = by_code(session, code)
+        if report is None:
+            raise SystemExit(f"no report {code}")
+        items.append({"text": f"{report.code} {report.description[:40]}", "report_id": report.id})
+    return items
+
+
 def meeting(args) -> None:
     """Create, publish, edit, cancel, close meetings; sign people up; register walk-ins."""
     config, engine, sessions = _unit()
@@ -30,18 +43,25 @@ def meeting(args) -> None:
     try:
         with transaction(sessions) as session:
             if args.action == "create":
+                missing = [f"--{k}" for k in ("community", "title", "place", "start", "end")
+                           if not getattr(args, k)]
+                if missing:
+                    raise SystemExit(f"meeting create needs {', '.join(missing)}")
                 community = _community_id(session, args.community)
                 audience = parse_audience(session, args.audience) if args.audience else None
                 organiser = _resident(session, args.organiser).id if args.organiser else None
                 made = meetings.create(
                     session, community_id=community, type=MeetingType(args.type), title=args.title,
                     place=args.place, starts_at=_at(config, args.start), ends_at=_at(config, args.end),
-                    capacity=args.capacity, reserved_seats=args.reserved,
+                    capacity=args.capacity or 0, reserved_seats=args.reserved,
                     signup_deadline=_at(config, args.deadline), audience=audience,
-                    agenda=[{"text": t.strip()} for t in (args.agenda or "").split(";") if t.strip()],
+                    agenda=[{"text": t.strip()} for t in (args.agenda or "").split(";") if t.strip()]
+                    + _linked_reports(session, args.report or []),
                     allow_proxy=not args.no_proxy, organiser_id=organiser, created_by=args.by)
                 print(f"meeting {made.id} created (draft)")
                 return
+            if args.id is None:
+                raise SystemExit(f"meeting {args.action} needs the meeting id")
             target = session.get(Meeting, args.id)
             if target is None:
                 raise SystemExit(f"no meeting {args.id}")
@@ -91,6 +111,7 @@ def add_commands(sub) -> None:
     p.add_argument("--reserved", type=int, default=0)
     p.add_argument("--audience", help="community:<name> | grid:<id> | building:<id> | role:<role>")
     p.add_argument("--agenda", help="topics separated by ;")
+    p.add_argument("--report", action="append", help="link an open report as a topic (repeatable)")
     p.add_argument("--no-proxy", action="store_true", help="refuse 代报名")
     p.add_argument("--organiser", help="openid told at 80%% and 100%% full")
     p.add_argument("--openid", help="signup: the resident (staff 代报名)")

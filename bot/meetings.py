@@ -36,6 +36,10 @@ def local(config: Config, moment: datetime, fmt: str = "%m月%d日 %H:%M") -> st
     return moment.astimezone(config.tz).strftime(fmt)
 
 
+def qr_url(config: Config, meeting_id: int, code: str) -> str:
+    return f"{config.get_path('server.public_url')}/meetings/{meeting_id}/checkin/{code}.svg"
+
+
 def when_where(config: Config, meeting: Meeting) -> str:
     return text("meeting_when_where", when=local(config, meeting.starts_at),
                 end=local(config, meeting.ends_at, "%H:%M"), place=meeting.place)
@@ -299,7 +303,8 @@ def schedule_reminders(session: Session, config: Config, meeting: Meeting, signu
         if due <= now:
             continue
         body = text("meeting_reminder", title=meeting.title, when_where=when_where(config, meeting),
-                    code=signup.checkin_code, who=signup.proxy_name or "")
+                    code=signup.checkin_code, who=signup.proxy_name or "",
+                    qr=qr_url(config, meeting.id, signup.checkin_code))
         remind(session, signup.resident_id, "meeting_reminder", message(body, {
             "title": meeting.title, "time": local(config, meeting.starts_at),
             "place": meeting.place, "code": signup.checkin_code}),

@@ -128,7 +128,8 @@ def step_confirm(ctx: Context, msg: Incoming) -> Reply:
     if signup.status is SignupStatus.WAITLISTED:
         return ctx.reply("signup_waitlisted", position=_position(ctx, signup))
     return ctx.reply("signup_done", title=meeting.title, code=signup.checkin_code,
-                     when_where=meetings.when_where(ctx.config, meeting))
+                     when_where=meetings.when_where(ctx.config, meeting),
+                     qr=meetings.qr_url(ctx.config, meeting.id, signup.checkin_code))
 
 
 def _position(ctx: Context, signup: Signup) -> int:

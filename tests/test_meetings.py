@@ -221,3 +221,43 @@ def test_meeting_sign_ups_as_a_broadcast_audience(registered, config, db):
     registered("y")
     db.rollback()
     assert preview(db, config, {"type": "meeting", "id": mid}, Strategy.PER_RESIDENT)["total"] == 1
+
+
+def test_check_in_qr_code_image(registered, config, bot_server):
+    make_meeting(config)
+    p = registered()
+    done = join(p)
+    url = re.search(r"签到二维码：(\S+\.svg)", done).group(1)
+    path = url.split("127.0.0.1", 1)[1].split("/", 1)[1]
+    image = requests.get(f"{bot_server.url}/{path}")
+    assert image.status_code == 200 and image.headers["Content-Type"].startswith("image/svg+xml")
+    assert b"<svg" in image.content
+    meeting_path, issued = path.rsplit("/", 1)
+    other = "000001" if issued != "000001.svg" else "000002"
+    assert requests.get(f"{bot_server.url}/{meeting_path}/{other}.svg").status_code == 404
+    assert requests.get(f"{bot_server.url}/{meeting_path}/abc.svg").status_code == 404
+
+
+def test_cli_links_reports_into_the_agenda(registered, config, db_url):
+    import os
+    import subprocess
+    import sys
+
+    from bot.config import PROJECT_ROOT
+    from tests.test_reports import file_report
+    code = file_report(registered("reporter"))
+    env = {**os.environ, "LINLI_DATABASE_URL": db_url}
+    done = subprocess.run([sys.executable, "-m", "bot", "meeting", "create", "--community", "金宁社区",
+                           "--title", "路灯议事会", "--place", "党群服务中心",
+                           "--start", "2030-01-05 19:00", "--end", "2030-01-05 20:00",
+                           "--report", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    missing = subprocess.run([sys.executable, "-m", "bot", "meeting", "create", "--community", "金宁社区",
+                              "--title", "x", "--place", "y", "--start", "2030-01-05 19:00",
+                              "--end", "2030-01-05 20:00", "--report", "BS999999"],
+                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert missing.returncode != 0 and "no report" in missing.stderr
+    incomplete = subprocess.run([sys.executable, "-m", "bot", "meeting", "create", "--community",
+                                 "金宁社区"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert incomplete.returncode != 0 and "needs --title, --place, --start, --end" in incomplete.stderr
+    assert "Traceback" not in incomplete.stderr
