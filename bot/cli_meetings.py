@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot import meetings
+from bot import meeting_admin, meetings
 from bot.cli_delivery import _community_id, _unit, parse_audience
 from bot.db import transaction
 from models import Meeting, MeetingType, Resident, utcnow
@@ -50,7 +50,7 @@ def meeting(args) -> None:
                 community = _community_id(session, args.community)
                 audience = parse_audience(session, args.audience) if args.audience else None
                 organiser = _resident(session, args.organiser).id if args.organiser else None
-                made = meetings.create(
+                made = meeting_admin.create(
                     session, community_id=community, type=MeetingType(args.type), title=args.title,
                     place=args.place, starts_at=_at(config, args.start), ends_at=_at(config, args.end),
                     capacity=args.capacity or 0, reserved_seats=args.reserved,
@@ -66,15 +66,15 @@ def meeting(args) -> None:
             if target is None:
                 raise SystemExit(f"no meeting {args.id}")
             if args.action == "publish":
-                print(f"published; notice broadcast {meetings.publish(session, config, target, now)}")
+                print(f"published; notice broadcast {meeting_admin.publish(session, config, target, now)}")
             elif args.action == "cancel":
-                meetings.cancel(session, config, target, now)
+                meeting_admin.cancel(session, config, target, now)
                 print("cancelled; sign-ups told")
             elif args.action == "edit":
-                meetings.edit(session, config, target, now, starts_at=_at(config, args.start),
+                meeting_admin.edit(session, config, target, now, starts_at=_at(config, args.start),
                               ends_at=_at(config, args.end), place=args.place)
                 if args.capacity is not None:
-                    moved = meetings.set_capacity(session, config, target, args.capacity, now)
+                    moved = meeting_admin.set_capacity(session, config, target, args.capacity, now)
                     print(f"{len(moved)} moved to the waitlist")
                 print("updated; sign-ups told")
             elif args.action == "signup":
@@ -83,10 +83,10 @@ def meeting(args) -> None:
                                           registered_by=args.by)
                 print(f"{signup.status.value}; check-in code {signup.checkin_code}")
             elif args.action == "walk-in":
-                print(f"walk-in checked in: {meetings.walk_in(session, target, args.name, args.by, now).id}")
+                print(f"walk-in checked in: {meeting_admin.walk_in(session, target, args.name, args.by, now).id}")
             elif args.action == "close":
                 decisions = [dict(zip(("text", "owner"), d.split("@", 1))) for d in args.decision or []]
-                meetings.close(session, config, target, minutes=args.minutes or "",
+                meeting_admin.close(session, config, target, minutes=args.minutes or "",
                                decisions=decisions, now=now, attendee_count=args.attendees)
                 print(json.dumps({"attendees": target.attendee_count}, ensure_ascii=False))
     except meetings.MeetingError as exc:

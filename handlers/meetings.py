@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot import meetings
+from bot import meeting_admin, meetings
 from bot.context import Context, Reply
 from bot.conversation import Flow
 from bot.inbound import Incoming, normalise
@@ -34,7 +34,7 @@ def _page(ctx: Context, page: int) -> Reply:
         return ctx.reply("meetings_no_more")
     lines = []
     for n, m in enumerate(shown, start=(page - 1) * PAGE + 1):
-        seats = meetings._seats(m)
+        seats = meetings.seats_left(m)
         left = "" if seats is None else (text("meeting_seats_full") if m.confirmed_count >= seats
                                          else text("meeting_seats_left", left=seats - m.confirmed_count))
         lines.append(text("meeting_line", n=n, title=m.title, place=m.place, seats=left,
@@ -88,7 +88,7 @@ def sign_up(ctx: Context, msg: Incoming, args: str) -> Reply:
         meetings.refuse_twice(ctx.session, meeting, ctx.resident, proxy[:32] or None)
     except meetings.MeetingError as exc:
         return Reply(str(exc))
-    seats = meetings._seats(meeting)
+    seats = meetings.seats_left(meeting)
     full = seats is not None and meeting.confirmed_count >= seats
     ctx.conversation.start("signup", CONFIRM, meeting=meeting.id, proxy=proxy[:32] or None,
                            waitlist=full)
@@ -203,7 +203,7 @@ def check_in(ctx: Context, msg: Incoming, args: str) -> Reply:
     last = None
     for meeting in running:
         try:
-            signup = meetings.check_in(ctx.session, meeting, code, ctx.now)
+            signup = meeting_admin.check_in(ctx.session, meeting, code, ctx.now)
         except meetings.MeetingError as exc:
             last = exc if last is None or exc.key != "checkin_other_meeting" else last
             continue

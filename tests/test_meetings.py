@@ -9,7 +9,7 @@ import requests
 from icalendar import Calendar
 from sqlalchemy import select
 
-from bot import meetings
+from bot import meeting_admin, meetings
 from models import (Broadcast, Meeting, MeetingStatus, OutboxMessage, Reminder, Resident,
                     ResidentRole, Signup, SignupStatus, utcnow)
 from tests.meeting_helpers import change, make_meeting
@@ -91,7 +91,7 @@ def test_sign_up_refusals(registered, config, db, case, engine):
     elif case == "cancelled":
         mid = make_meeting(config)
         p.say("报名 1")
-        change(config, mid, meetings.cancel)
+        change(config, mid, meeting_admin.cancel)
         assert "已取消，不能报名" in p.say("1")
     elif case == "twice":
         make_meeting(config)
@@ -132,7 +132,7 @@ def test_lowering_capacity_moves_the_newest_to_the_waitlist(registered, config, 
     people = [registered(f"c{i}") for i in range(3)]
     for p in people:
         join(p)
-    moved = change(config, mid, meetings.set_capacity, 1)
+    moved = change(config, mid, meeting_admin.set_capacity, 1)
     rows = signups(db, mid)  # (rolls back: sees the change)
     assert [r.status for r in rows] == [SignupStatus.CONFIRMED, SignupStatus.WAITLISTED,
                                         SignupStatus.WAITLISTED]
@@ -149,11 +149,11 @@ def test_edit_and_cancel_notify_sign_ups(registered, config, db):
     mid = make_meeting(config, starts_at=utcnow() + timedelta(hours=1, minutes=30))
     p = registered()
     join(p)
-    change(config, mid, meetings.edit, place="社区广场")
+    change(config, mid, meeting_admin.edit, place="社区广场")
     db.rollback()
     changed = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_changed")).all()
     assert len(changed) == 1 and "社区广场" in changed[0].payload["text"]
-    change(config, mid, meetings.cancel)
+    change(config, mid, meeting_admin.cancel)
     db.rollback()
     [cancelled] = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_cancelled")).all()
     assert cancelled.urgent  # within 2 hours of the start
@@ -179,7 +179,7 @@ def test_check_in_by_code_and_minutes(registered, config, db, engine):
     assert "签到成功" in staff.say(f"签到 {code}")
     assert "已经签到过" in staff.say(f"签到 {code}")
     db.rollback()
-    change(config, mid, meetings.close, minutes="同意加装电梯", decisions=[
+    change(config, mid, meeting_admin.close, minutes="同意加装电梯", decisions=[
         {"text": "成立加装电梯工作小组", "owner": "楼长王姨"}])
     db.rollback()
     meeting = db.get(Meeting, mid)
