@@ -13,7 +13,7 @@ from bot.signing import SafeMode
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the web app (webhook, health; console and pages as features add them)."""
+    """Build the web app: webhook, health, calendars, Open311 and the staff console."""
     config = config or load_config()
     configure_logging()
     app = Flask(__name__)
@@ -26,16 +26,22 @@ def create_app(config: Config | None = None) -> Flask:
     router = build_router()
     app.extensions["linli.engine"] = engine
     app.extensions["linli.sessions"] = sessions
+    # Console pages read without taking SQLite's write lock (same database, deferred BEGIN).
+    app.extensions["linli.read_sessions"] = make_session_factory(
+        make_engine(config.get_path("database.url"), sqlite_begin="DEFERRED"))
     app.extensions["linli.router"] = router
     app.extensions["linli.pipeline"] = Pipeline(config, sessions, router)
     app.extensions["linli.safe_mode"] = safe_mode(config)
 
     from bot import calendar, health, open311, webhook
+    from console import exempt, init_console
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(calendar.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(open311.bp)
+    exempt(webhook.bp, open311.bp)
+    init_console(app, config)
     logging.getLogger(__name__).info("Linli ready: %s", engine.url.render_as_string(hide_password=True))
     return app
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.outbox import status_counts
+from bot.texts import text as text_of
 from models import (Broadcast, BroadcastStatus, Building, Community, Grid, Meeting, OutboxMessage,
                     OutboxStatus, Resident, ResidentRole, Role, Signup, SignupStatus, Strategy,
                     utcnow)
@@ -24,7 +25,11 @@ KIND = "broadcast"
 
 
 class BroadcastError(ValueError):
-    """A broadcast request that cannot be accepted; the text says why."""
+    """A broadcast request that cannot be accepted; `key` names the catalogue text saying why."""
+
+    def __init__(self, key: str, **values: object):
+        super().__init__(text_of(key, **values))
+        self.key = key
 
 
 def _followers() -> Select:
@@ -67,16 +72,16 @@ def audience_query(audience: dict[str, Any]) -> Select:
     """Resident ids (followers) the audience covers."""
     kind = audience.get("type")
     if kind not in AUDIENCES:
-        raise BroadcastError(f"unknown audience type {kind!r}; one of {sorted(AUDIENCES)}")
+        raise BroadcastError("bc_unknown_audience", kind=str(kind)[:20])
     return AUDIENCES[kind](_followers(), audience)
 
 
 def _check_audience(session: Session, audience: dict[str, Any]) -> None:
     kind = audience.get("type")
     if kind in TARGETS and session.get(TARGETS[kind], audience.get("id")) is None:
-        raise BroadcastError(f"no {kind} with id {audience.get('id')!r}")
+        raise BroadcastError("bc_no_target", kind=kind, id=audience.get("id"))
     if kind == "role" and audience.get("role") not in {r.value for r in Role}:
-        raise BroadcastError(f"unknown role {audience.get('role')!r}")
+        raise BroadcastError("bc_unknown_role", role=str(audience.get("role"))[:20])
 
 
 def preview(session: Session, config: Config, audience: dict, strategy: Strategy,
@@ -101,19 +106,19 @@ def create(session: Session, config: Config, *, title: str, text: str, audience:
     """Validate and schedule a broadcast (send_at None: as soon as the scheduler runs)."""
     text, title = (text or "").strip(), (title or "").strip()
     if not text:
-        raise BroadcastError("the notice text is empty")
+        raise BroadcastError("bc_empty_text")
     if len(text) > MAX_TEXT:
-        raise BroadcastError(f"the notice text is longer than {MAX_TEXT} characters")
+        raise BroadcastError("bc_too_long", limit=MAX_TEXT)
     if not title or len(title) > 64:
-        raise BroadcastError("a title of 1-64 characters is required")
+        raise BroadcastError("bc_bad_title")
     _check_audience(session, audience)
     if strategy is Strategy.MASS_TAG and audience.get("type") not in ("all", "community"):
-        raise BroadcastError("mass send by tag reaches a whole community or the whole account only")
+        raise BroadcastError("bc_mass_scope")
     if preview(session, config, audience, strategy)["total"] == 0:
-        raise BroadcastError("the audience is empty: nobody would receive this notice")
+        raise BroadcastError("bc_empty_audience")
     now = utcnow()
     if send_at is not None and send_at < now - timedelta(minutes=1):
-        raise BroadcastError("the send time is in the past")
+        raise BroadcastError("bc_past")
     if strategy is Strategy.MASS_TAG:
         _check_mass_quota(session, config, audience, send_at or now)
     broadcast = Broadcast(title=title, text=text, audience=audience, strategy=strategy,
@@ -135,17 +140,15 @@ def _check_mass_quota(session: Session, config: Config, audience: dict, when: da
     overlapping = sum(1 for b in earlier if b.audience.get("type") == "all"
                       or audience.get("type") == "all" or b.audience.get("id") == audience.get("id"))
     if overlapping >= MASS_PER_MONTH:
-        raise BroadcastError(f"this audience already had {MASS_PER_MONTH} mass sends in "
-                             f"{local:%Y-%m}; WeChat would deliver a fifth to nobody — "
-                             "use the per-resident strategy")
+        raise BroadcastError("bc_mass_quota", n=MASS_PER_MONTH, month=f"{local:%Y-%m}")
 
 
 def cancel(session: Session, broadcast: Broadcast) -> int:
     """Stop a broadcast: before it starts entirely, while sending what is not yet sent."""
     if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
-        raise BroadcastError(f"broadcast {broadcast.id} is already {broadcast.status.value}")
+        raise BroadcastError("bc_already", id=broadcast.id, status=broadcast.status.value)
     if broadcast.strategy is Strategy.MASS_TAG and broadcast.status is BroadcastStatus.SENDING:
-        raise BroadcastError("a mass send already handed to WeChat cannot be called back")
+        raise BroadcastError("bc_mass_sent")
     broadcast.status = BroadcastStatus.CANCELLED
     broadcast.finished_at = utcnow()
     result = session.execute(update(OutboxMessage).where(

@@ -35,7 +35,7 @@ def seed_demo(args) -> None:
     """Load the demo communities, grids, buildings and staff login (idempotent)."""
     from bot.seed import seed
 
-    print(seed(load_config()))
+    print(seed(load_config(), role_accounts=True))
 
 
 def serve(args) -> None:
@@ -67,7 +67,7 @@ def create_staff(args) -> None:
 
     password = args.password or os.environ.get("LINLI_STAFF_PASSWORD") or getpass.getpass()
     print(create_staff_user(load_config(), args.username, password, args.role, args.community,
-                            args.name))
+                            args.name, args.grid))
 
 
 def grant_role(args) -> None:
@@ -155,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", default="staff", choices=["admin", "staff", "grid_worker", "viewer"])
     p.add_argument("--community", help="community name (not needed for admin)")
     p.add_argument("--name", help="display name")
+    p.add_argument("--grid", help="grid name (grid workers only)")
     p.set_defaults(func=create_staff)
     p = sub.add_parser("grant-role", help=grant_role.__doc__)
     p.add_argument("openid")

@@ -20,7 +20,8 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "config.yaml"
-SECRET_KEYS = {"secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "password"}
+SECRET_KEYS = {"secret_key", "secret", "token", "encoding_aes_key", "previous_encoding_aes_key",
+               "password", "staff_password"}
 
 
 class ConfigError(ValueError):

@@ -6,21 +6,25 @@ console and the scheduler, so a report behaves the same wherever it is touched.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import Config
+from bot.config import PROJECT_ROOT, Config
 from bot.inbound import normalise
 from bot.outbox import enqueue, message
 from bot.texts import text
-from models import (Building, Community, GridWorker, Report, ReportEvent, ReportFollower,
+from models import (Building, Community, Grid, GridWorker, Report, ReportEvent, ReportFollower,
                     ReportPhoto, Resident, Status, Tier)
 from models.report import OPEN_STATUSES
 
 KIND = "report_status"
+# Photos are stored and served only as these types (anything else is refused).
+SAFE_IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+                    "image/webp": ".webp"}
 STAFF_TITLE_KEY = "community_staff_title"
 
 TRANSITIONS: dict[Status, set[Status]] = {
@@ -46,6 +50,11 @@ class Category:
     accept_hours: float
     resolve_hours: float
     advice: str | None
+
+
+def media_dir(config: Config) -> Path:
+    folder = Path(config.get_path("storage.media_dir") or "var/media")
+    return folder if folder.is_absolute() else PROJECT_ROOT / folder
 
 
 def categories(config: Config) -> list[Category]:
@@ -244,3 +253,50 @@ def match_building(session: Session, community_id: int | None, address: str) -> 
 
 def by_code(session: Session, code: str) -> Report | None:
     return session.scalar(select(Report).where(Report.code == code.strip().upper()))
+
+
+TIERS = {"大事": Tier.BIG, "小事": Tier.SMALL, "私事": Tier.PRIVATE}
+
+
+def assign(session: Session, config: Config, report: Report, *, grid_id: int | None,
+           assignee_id: int | None, title: str, actor: str, now: datetime) -> None:
+    """Hand an open report to a grid worker (or community staff: no assignee); they are told."""
+    if report.status not in OPEN_STATUSES:
+        raise ReportError(f"{report.code} is {report.status.value}")
+    report.grid_id, report.assignee_id, report.assignee_title = grid_id, assignee_id, title
+    report.updated_at = now
+    session.add(ReportEvent(report_id=report.id, actor=actor,
+                            note=text("event_transferred", title=title), created_at=now))
+    if assignee_id is not None:
+        cat = category(config, report.category)
+        enqueue(session, assignee_id, "report_assigned", message(
+            text("push_assigned", code=report.code, category=cat.name if cat else report.category,
+                 description=report.description[:40]), {"code": report.code}),
+            f"report:{report.id}:assigned:{assignee_id}:{now:%Y%m%d%H%M%S}")
+
+
+def assignees(session: Session, community_id: int) -> list[tuple[int, int, str]]:
+    """(grid id, grid worker resident id, title) for each grid worker of the community."""
+    return list(session.execute(select(Grid.id, GridWorker.resident_id, GridWorker.title)
+                                .join(GridWorker, GridWorker.grid_id == Grid.id)
+                                .where(Grid.community_id == community_id).order_by(Grid.id)))
+
+
+def merge(session: Session, report: Report, original: Report, *, actor: str,
+          now: datetime) -> None:
+    """Close `report` as a duplicate of `original`; its reporter then follows the original."""
+    if original.id == report.id or original.community_id != report.community_id:
+        raise ReportError("not a report of the same community")
+    transition(session, report, Status.DUPLICATE, actor=actor,
+               note=text("event_merged", code=original.code), now=now)
+    report.duplicate_of_id = original.id
+    if report.resident_id is not None:
+        follow(session, original, session.get(Resident, report.resident_id), now)
+
+
+def retier(session: Session, report: Report, tier: Tier, *, actor: str, now: datetime) -> None:
+    """Re-classify as 大事/小事/私事 (三事分流)."""
+    report.tier, report.updated_at = tier, now
+    session.add(ReportEvent(report_id=report.id, actor=actor,
+                            note=text("event_tier", tier=text(f"tier_{tier.value}")),
+                            created_at=now))

@@ -34,7 +34,17 @@ def _get_or_add(session: Session, model, defaults: dict | None = None, **keys):
     return row
 
 
-def seed(config: Config) -> str:
+# One console account per role for the demo (password: demo.staff_password).
+DEMO_ACCOUNTS = [
+    # username, display name, role, community, grid
+    ("jinning-staff", "金宁社区社工", "staff", "金宁社区", None),
+    ("jinning-grid1", "金宁第一网格网格员", "grid_worker", "金宁社区", "金宁第一网格"),
+    ("jinning-viewer", "金宁社区（只读）", "viewer", "金宁社区", None),
+    ("xianhu-staff", "仙湖社区社工", "staff", "仙湖社区", None),
+]
+
+
+def seed(config: Config, role_accounts: bool = False) -> str:
     engine = make_engine(config.get_path("database.url"))
     try:
         with transaction(make_session_factory(engine)) as session:
@@ -57,6 +67,12 @@ def seed(config: Config) -> str:
             upsert_staff(session, config.get_path("demo.staff_username", "admin"),
                          config.get_path("demo.staff_password", "linli-demo-2026"),
                          role="admin", community_id=None, display_name="演示管理员")
+            for username, display, role, community_name, grid_name in DEMO_ACCOUNTS if role_accounts else ():
+                community = session.scalars(select(Community).where(Community.name == community_name)).one()
+                grid = session.scalars(select(Grid).where(Grid.name == grid_name)).first() if grid_name else None
+                upsert_staff(session, username, config.get_path("demo.staff_password", "linli-demo-2026"),
+                             role=role, community_id=community.id, display_name=display,
+                             grid_id=grid.id if grid else None)
             count = len(session.scalars(select(Community)).all())
     finally:
         engine.dispose()

@@ -17,8 +17,9 @@ from bot.config import Config
 from bot.db import insert_ignore
 from bot.outbox import enqueue, message
 from bot.texts import text
-from models import (Account, AuditLog, EntryKind, LedgerEntry, RecordStatus, Redemption,
-                    RedemptionStatus, Resident, ResidentRole, Role, ServiceRecord, utcnow)
+from models import (Account, ApplicationStatus, EntryKind, LedgerEntry, RecordStatus, Redemption,
+                    RedemptionStatus, Resident, ResidentRole, Role, ServiceRecord, VolunteerApplication,
+                    utcnow)
 
 
 class TimebankError(ValueError):
@@ -76,11 +77,6 @@ def post(session: Session, account_id: int, minutes: int, kind: EntryKind, *, so
     session.flush()
     return entry
 
-
-def audit(session: Session, actor: str, action: str, target: str, before: dict | None,
-          after: dict | None, note: str | None = None) -> None:
-    session.add(AuditLog(actor=actor, action=action, target=target, before=before, after=after,
-                         note=note, created_at=utcnow()))
 
 
 # --- parsing --------------------------------------------------------------------------
@@ -209,6 +205,24 @@ def reject(session: Session, record: ServiceRecord, verifier: str, reason: str,
         reason=record.reason)), f"record:{record.id}:rejected")
 
 
+def decide_application(session: Session, application: VolunteerApplication, approve: bool,
+                       actor: str, now: datetime, reason: str = "") -> None:
+    """Approve (the volunteer role is granted) or decline, with the reason; they are told."""
+    if application.status is not ApplicationStatus.PENDING:
+        raise TimebankError("tb_record_done")
+    application.decided_by, application.decided_at = actor, now
+    if approve:
+        application.status = ApplicationStatus.APPROVED
+        grant_volunteer(session, session.get(Resident, application.resident_id), actor)
+        enqueue(session, application.resident_id, "timebank",
+                message(text("tb_application_approved")), f"application:{application.id}:approved")
+    else:
+        application.status, application.reason = ApplicationStatus.DECLINED, reason[:200]
+        enqueue(session, application.resident_id, "timebank", message(
+            text("tb_application_declined", reason=application.reason)),
+            f"application:{application.id}:declined")
+
+
 def _milestones(session: Session, config: Config, volunteer: Resident, before: int, after: int) -> None:
     for mark in cfg(config, "milestones_hours", [50, 100, 500]):
         if before < mark * 60 <= after:
@@ -256,6 +270,25 @@ def settle_redemption(session: Session, redemption: Redemption, fulfil: bool, ac
         enqueue(session, owner, "timebank", message(text(
             "tb_redemption_fulfilled" if fulfil else "tb_redemption_cancelled",
             name=redemption.service_name)), f"redemption:{redemption.id}:{redemption.status.value}")
+
+
+def adjust(session: Session, account: Account, minutes: int, actor: str, reason: str) -> int:
+    """A staff correction (+/-) with its reason; returns the balance before."""
+    if not reason.strip():
+        raise TimebankError("tb_ask_adjust")
+    before = account.balance
+    post(session, account.id, minutes, EntryKind.ADJUST, source=f"adjust:{actor}"[:64],
+         actor=actor, note=reason.strip()[:200])
+    return before
+
+
+def grant(session: Session, elder: Resident, minutes: int, actor: str, now: datetime) -> None:
+    """Hours from the community pool to an elder in need."""
+    source = f"grant:{elder.id}:{now:%Y%m%d%H%M%S}"
+    post(session, pool_of(session, elder.community_id).id, -minutes, EntryKind.GRANT,
+         source=source, actor=actor)
+    post(session, account_of(session, elder).id, minutes, EntryKind.GRANT, source=source,
+         actor=actor)
 
 
 def transfer(session: Session, config: Config, giver: Resident, receiver: Resident, minutes: int,

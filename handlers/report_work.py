@@ -13,10 +13,9 @@ from bot import reports
 from bot.context import Context, Reply
 from bot.conversation import Flow
 from bot.inbound import Incoming, normalise
-from bot.outbox import enqueue, message
 from bot.router import Router
 from bot.texts import text
-from models import Grid, GridWorker, Report, ReportEvent, ReportPhoto, Resident, Role, Status, Tier
+from models import Grid, Report, ReportPhoto, Role, Status
 
 router = Router()
 FLOW = "result"
@@ -140,16 +139,8 @@ def transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
     if target is None:
         return ctx.reply("transfer_target_unknown", who=who[:20])
     grid_id, assignee_id, title = target
-    report.grid_id, report.assignee_id, report.assignee_title = grid_id, assignee_id, title
-    report.updated_at = ctx.now
-    ctx.session.add(ReportEvent(report_id=report.id, actor=_actor(ctx),
-                                note=text("event_transferred", title=title), created_at=ctx.now))
-    if assignee_id is not None:
-        cat = reports.category(ctx.config, report.category)
-        enqueue(ctx.session, assignee_id, "report_assigned", message(
-            text("push_assigned", code=report.code, category=cat.name if cat else report.category,
-                 description=report.description[:40]), {"code": report.code}),
-            f"report:{report.id}:assigned:{assignee_id}:{ctx.now:%Y%m%d%H%M%S}")
+    reports.assign(ctx.session, ctx.config, report, grid_id=grid_id, assignee_id=assignee_id,
+                   title=title, actor=_actor(ctx), now=ctx.now)
     return ctx.reply("work_transferred", code=report.code, title=title)
 
 
@@ -158,11 +149,10 @@ def _find_target(ctx: Context, report: Report, who: str) -> tuple[int | None, in
     if wanted in ("社区", "社区工作人员", "居委会"):
         _, _, title = reports.route(ctx.session, report.community_id, None)
         return None, None, title
-    rows = ctx.session.execute(select(Grid.id, Grid.name, GridWorker.resident_id, GridWorker.title)
-                               .join(GridWorker, GridWorker.grid_id == Grid.id)
-                               .where(Grid.community_id == report.community_id))
-    for grid_id, grid_name, resident_id, title in rows:
-        if wanted and (wanted in normalise(grid_name) or wanted in normalise(title)):
+    grids = dict(ctx.session.execute(select(Grid.id, Grid.name)
+                                     .where(Grid.community_id == report.community_id)).all())
+    for grid_id, resident_id, title in reports.assignees(ctx.session, report.community_id):
+        if wanted and (wanted in normalise(grids[grid_id]) or wanted in normalise(title)):
             return grid_id, resident_id, title
     return None
 
@@ -201,14 +191,9 @@ def merge(ctx: Context, msg: Incoming, args: str) -> Reply:
     if original is None or original.id == report.id or original.community_id != report.community_id:
         return ctx.reply("report_not_found", code=other_code.split()[0][:20])
     try:
-        reports.transition(ctx.session, report, Status.DUPLICATE, actor=_actor(ctx),
-                           note=text("event_merged", code=original.code), now=ctx.now)
+        reports.merge(ctx.session, report, original, actor=_actor(ctx), now=ctx.now)
     except reports.ReportError:
         return _refused(ctx, report)
-    report.duplicate_of_id = original.id
-    if report.resident_id is not None:
-        reporter = ctx.session.get(Resident, report.resident_id)
-        reports.follow(ctx.session, original, reporter, ctx.now)
     return ctx.reply("work_closed", code=report.code, status=text("status_duplicate"))
 
 
@@ -220,14 +205,9 @@ def change_tier(ctx: Context, msg: Incoming, args: str) -> Reply:
         return problem
     if not ctx.resident.has_role(Role.STAFF, Role.ADMIN):
         return ctx.reply("not_allowed")
-    tier = TIERS.get(normalise(wanted))
+    tier = reports.TIERS.get(normalise(wanted))
     if tier is None:
         return ctx.reply("work_needs_text", what="改级", example="改级 BS000123 小事")
-    report.tier, report.updated_at = tier, ctx.now
-    ctx.session.add(ReportEvent(report_id=report.id, actor=_actor(ctx),
-                                note=text("event_tier", tier=text(f"tier_{tier.value}")),
-                                created_at=ctx.now))
+    reports.retier(ctx.session, report, tier, actor=_actor(ctx), now=ctx.now)
     return ctx.reply("work_tier", code=report.code, tier=text(f"tier_{tier.value}"))
 
-
-TIERS = {"大事": Tier.BIG, "小事": Tier.SMALL, "私事": Tier.PRIVATE}

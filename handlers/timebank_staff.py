@@ -7,14 +7,13 @@ import re
 
 from sqlalchemy import select
 
-from bot import timebank as tb
+from bot import audit, timebank as tb
 from bot.context import Context, Reply
 from bot.inbound import Incoming
-from bot.outbox import enqueue, message
 from bot.router import Router
 from bot.texts import text
 from handlers.registration import MOBILE_RE
-from models import (ApplicationStatus, EntryKind, RecordStatus, Redemption, Resident, Role,
+from models import (ApplicationStatus, RecordStatus, Redemption, Resident, Role,
                     ServiceRecord, VolunteerApplication)
 
 router = Router()
@@ -86,14 +85,11 @@ def approve(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("tb_review_unknown", code=code[:12] or "—")
     if isinstance(target, ServiceRecord):
         tb.approve(ctx.session, ctx.config, target, actor, ctx.now)
-        tb.audit(ctx.session, actor, "approve_record", f"record:{target.id}",
+        audit.record(ctx.session, actor, "approve_record", f"record:{target.id}",
                  {"status": "pending"}, {"status": "approved", "minutes": target.minutes})
     else:
-        target.status, target.decided_by, target.decided_at = ApplicationStatus.APPROVED, actor, ctx.now
-        tb.grant_volunteer(ctx.session, ctx.session.get(Resident, target.resident_id), actor)
-        enqueue(ctx.session, target.resident_id, "timebank",
-                message(text("tb_application_approved")), f"application:{target.id}:approved")
-        tb.audit(ctx.session, actor, "approve_volunteer", f"application:{target.id}",
+        tb.decide_application(ctx.session, target, True, actor, ctx.now)
+        audit.record(ctx.session, actor, "approve_volunteer", f"application:{target.id}",
                  {"status": "pending"}, {"status": "approved"})
     return ctx.reply("tb_review_done", code=code.upper())
 
@@ -116,11 +112,8 @@ def reject(ctx: Context, msg: Incoming, args: str) -> Reply | None:
     if isinstance(target, ServiceRecord):
         tb.reject(ctx.session, target, actor, parts[1], ctx.now)
     else:
-        target.status, target.decided_by, target.decided_at = ApplicationStatus.DECLINED, actor, ctx.now
-        target.reason = parts[1][:200]
-        enqueue(ctx.session, target.resident_id, "timebank", message(
-            text("tb_application_declined", reason=target.reason)), f"application:{target.id}:declined")
-    tb.audit(ctx.session, actor, "reject", parts[0].upper(), {"status": "pending"},
+        tb.decide_application(ctx.session, target, False, actor, ctx.now, parts[1])
+    audit.record(ctx.session, actor, "reject", parts[0].upper(), {"status": "pending"},
              {"status": "rejected"}, parts[1][:200])
     return ctx.reply("tb_review_done", code=parts[0].upper())
 
@@ -134,7 +127,7 @@ def approve_all(ctx: Context, msg: Incoming, _args: str) -> Reply:
     records, _ = _pending(ctx)
     for record in records:
         tb.approve(ctx.session, ctx.config, record, actor, ctx.now)
-    tb.audit(ctx.session, actor, "bulk_approve", f"community:{ctx.resident.community_id}",
+    audit.record(ctx.session, actor, "bulk_approve", f"community:{ctx.resident.community_id}",
              None, {"records": [r.id for r in records]})
     return ctx.reply("tb_review_bulk", n=len(records))
 
@@ -169,7 +162,7 @@ def proxy_log(ctx: Context, msg: Incoming, args: str) -> Reply:
         tb.approve(ctx.session, ctx.config, record, actor, ctx.now)
     except tb.TimebankError as exc:
         return Reply(str(exc))
-    tb.audit(ctx.session, actor, "proxy_log", f"record:{record.id}", None,
+    audit.record(ctx.session, actor, "proxy_log", f"record:{record.id}", None,
              {"volunteer": volunteer.id, "minutes": minutes, "day": day.isoformat()})
     return ctx.reply("tb_proxy_logged", id=record.id, hours=tb.hours(minutes))
 
@@ -190,12 +183,10 @@ def adjust(ctx: Context, msg: Incoming, args: str) -> Reply:
         minutes = tb.parse_duration(parts[1].lstrip("+-"), ctx.config, daily_limit=False)
         minutes = -minutes if parts[1].startswith("-") else minutes
         account = tb.account_of(ctx.session, volunteer)
-        before = account.balance
-        tb.post(ctx.session, account.id, minutes, EntryKind.ADJUST, source=f"adjust:{actor}"[:64],
-                actor=actor, note=parts[2][:200])
+        before = tb.adjust(ctx.session, account, minutes, actor, parts[2])
     except tb.TimebankError as exc:
         return Reply(str(exc))
-    tb.audit(ctx.session, actor, "adjust", f"account:{account.id}", {"balance": before},
+    audit.record(ctx.session, actor, "adjust", f"account:{account.id}", {"balance": before},
              {"balance": before + minutes}, parts[2][:200])
     return ctx.reply("tb_adjusted", sign="+" if minutes > 0 else "-", hours=tb.hours(abs(minutes)),
                      reason=parts[2][:200])
@@ -216,7 +207,7 @@ def settle(ctx: Context, msg: Incoming, args: str) -> Reply:
         tb.settle_redemption(ctx.session, redemption, fulfil, actor, ctx.now)
     except tb.TimebankError as exc:
         return Reply(str(exc))
-    tb.audit(ctx.session, actor, "fulfil" if fulfil else "cancel_redemption", f"redemption:{redemption.id}",
+    audit.record(ctx.session, actor, "fulfil" if fulfil else "cancel_redemption", f"redemption:{redemption.id}",
              {"status": "held"}, {"status": redemption.status.value})
     return ctx.reply("tb_settled", id=redemption.id)
 
@@ -235,13 +226,9 @@ def grant(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("tb_transfer_unknown", mobile=f"{parts[0][:3]}****{parts[0][-4:]}")
     try:
         minutes = tb.parse_duration(parts[1], ctx.config, daily_limit=False)
-        source = f"grant:{elder.id}:{ctx.now:%Y%m%d%H%M%S}"
-        tb.post(ctx.session, tb.pool_of(ctx.session, elder.community_id).id, -minutes,
-                EntryKind.GRANT, source=source, actor=actor)
-        tb.post(ctx.session, tb.account_of(ctx.session, elder).id, minutes, EntryKind.GRANT,
-                source=source, actor=actor)
+        tb.grant(ctx.session, elder, minutes, actor, ctx.now)
     except tb.TimebankError as exc:
         return Reply(str(exc))
-    tb.audit(ctx.session, actor, "grant", f"resident:{elder.id}", None, {"minutes": minutes})
+    audit.record(ctx.session, actor, "grant", f"resident:{elder.id}", None, {"minutes": minutes})
     return ctx.reply("tb_granted", hours=tb.hours(minutes))
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
 from bot import reports
-from bot.config import PROJECT_ROOT
 from bot.db import transaction
 from bot.outbox import enqueue, message
 from bot.texts import text
@@ -22,8 +20,6 @@ from models.report import OPEN_STATUSES
 
 log = logging.getLogger("linli.reports")
 PHOTO_BATCH = 20
-SAFE_IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
-                    "image/webp": ".webp"}
 
 
 def escalate_overdue(rt, now: datetime | None = None) -> int:
@@ -99,9 +95,7 @@ def auto_close(rt, now: datetime | None = None) -> int:
 
 def fetch_photos(rt) -> int:
     """Download WeChat media to storage, a few at a time (never in the webhook)."""
-    media_dir = Path(rt.config.get_path("storage.media_dir") or "var/media")
-    if not media_dir.is_absolute():
-        media_dir = PROJECT_ROOT / media_dir
+    media_dir = reports.media_dir(rt.config)
     with rt.sessions() as session:
         todo = session.scalars(select(ReportPhoto).where(
             ReportPhoto.fetched_at.is_(None), ReportPhoto.fetch_error.is_(None),
@@ -112,12 +106,12 @@ def fetch_photos(rt) -> int:
         try:
             resp = rt.api.call(lambda c: c.get("media/get", params={"media_id": photo.media_id}))
             ctype = (getattr(resp, "headers", {}).get("Content-Type") or "").split(";")[0]
-            if ctype not in SAFE_IMAGE_TYPES:
+            if ctype not in reports.SAFE_IMAGE_TYPES:
                 error = f"not an image: {ctype or 'unknown'}"[:128]
             else:
                 target = media_dir / str(photo.report_id)
                 target.mkdir(parents=True, exist_ok=True)
-                path = target / f"{photo.id}{SAFE_IMAGE_TYPES[ctype]}"
+                path = target / f"{photo.id}{reports.SAFE_IMAGE_TYPES[ctype]}"
                 path.write_bytes(resp.content)
         except WeChatClientException as exc:
             error = f"{exc.errcode}: {exc.errmsg}"[:128]

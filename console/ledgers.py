@@ -1,0 +1,107 @@
+"""台账: the monthly ledgers staff keep on paper, as rows in the same column layout.
+
+Each builder returns (sheet title, header, rows) for one community and month; the
+exports view writes them as .xlsx (openpyxl) or .csv.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import reports as report_domain
+from bot.config import Config
+from bot.texts import text
+from console.web import hours, mask_name
+from models import (Meeting, MeetingStatus, Report, ReportEvent, Resident, ServiceRecord,
+                    RecordStatus, Signup)
+from models.resident import mask_mobile
+
+KINDS = ("reports", "meetings", "hours")
+
+
+def month_span(config: Config, month: str) -> tuple[datetime, datetime]:
+    """UTC bounds of a calendar month in local time; ValueError for anything but YYYY-MM."""
+    first = datetime.strptime(month, "%Y-%m").date()
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    start = datetime.combine(first, time(), config.tz).astimezone(timezone.utc)
+    return start, datetime.combine(following, time(), config.tz).astimezone(timezone.utc)
+
+
+def _local(config: Config, moment: datetime | None) -> str:
+    return moment.astimezone(config.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def build(session: Session, config: Config, kind: str, community_id: int,
+          month: str) -> tuple[str, list[str], list[list]]:
+    start, end = month_span(config, month)
+    header = text(f"c_ledger_{kind}_cols").split("|")
+    title = text(f"c_ledger_{kind}", month=month)
+    return title, header, BUILDERS[kind](session, config, community_id, start, end)
+
+
+def _reports(session, config, community_id, start, end) -> list[list]:
+    found = session.scalars(select(Report).where(
+        Report.community_id == community_id, Report.created_at >= start, Report.created_at < end)
+        .order_by(Report.id)).all()
+    people = {r.id: r for r in session.scalars(select(Resident).where(
+        Resident.id.in_([r.resident_id for r in found if r.resident_id])))}
+    results = {}
+    for event in session.scalars(select(ReportEvent).where(
+            ReportEvent.report_id.in_([r.id for r in found]), ReportEvent.note.is_not(None))
+            .order_by(ReportEvent.id)):
+        results[event.report_id] = event.note  # the latest note: what was done
+    names = {c.code: c.name for c in report_domain.categories(config)}
+    rows = []
+    for n, report in enumerate(found, start=1):
+        who = people.get(report.resident_id)
+        reporter = " ".join(filter(None, (mask_name(who.name), mask_mobile(who.mobile)))) if who \
+            else text("c_source_open311")
+        rows.append([n, _local(config, report.created_at), report.code, reporter,
+                     names.get(report.category, report.category), text(f"tier_{report.tier.value}"),
+                     report.address or "", report.description, report.assignee_title,
+                     _local(config, report.accepted_at), _local(config, report.resolved_at),
+                     results.get(report.id, ""), text(f"status_{report.status.value}"),
+                     report.rating or ""])
+    return rows
+
+
+def _meetings(session, config, community_id, start, end) -> list[list]:
+    found = session.scalars(select(Meeting).where(
+        Meeting.community_id == community_id, Meeting.starts_at >= start, Meeting.starts_at < end,
+        Meeting.status.in_((MeetingStatus.PUBLISHED, MeetingStatus.CLOSED)))
+        .order_by(Meeting.starts_at)).all()
+    rows = []
+    for n, meeting in enumerate(found, start=1):
+        attended = meeting.attendee_count if meeting.attendee_count is not None else len(
+            session.scalars(select(Signup.id).where(Signup.meeting_id == meeting.id,
+                                                    Signup.checked_in_at.is_not(None))).all())
+        topics = "；".join(item.get("text", "") for item in meeting.agenda) or meeting.title
+        outcome = "；".join(f"{d.get('text', '')}（{d.get('owner', '')}）" for d in meeting.decisions)
+        rows.append([n, meeting.starts_at.astimezone(config.tz).strftime("%Y-%m-%d"),
+                     f"{meeting.starts_at.astimezone(config.tz):%H:%M}-"
+                     f"{meeting.ends_at.astimezone(config.tz):%H:%M}",
+                     meeting.place, text(f"meeting_type_{meeting.type.value}"), meeting.title,
+                     topics, meeting.confirmed_count, attended,
+                     outcome or (meeting.minutes or "")])
+    return rows
+
+
+def _hours(session, config, community_id, start, end) -> list[list]:
+    first, last = start.astimezone(config.tz).date(), end.astimezone(config.tz).date()
+    found = session.execute(select(ServiceRecord, Resident).join(
+        Resident, Resident.id == ServiceRecord.volunteer_id).where(
+        ServiceRecord.community_id == community_id, ServiceRecord.status == RecordStatus.APPROVED,
+        ServiceRecord.service_date >= first, ServiceRecord.service_date < last)
+        .order_by(ServiceRecord.service_date, ServiceRecord.id)).all()
+    beneficiaries = {r.id: r.name for r in session.scalars(select(Resident).where(
+        Resident.id.in_([s.beneficiary_id for s, _ in found if s.beneficiary_id])))}
+    return [[n, f"{record.service_date:%Y-%m-%d}", volunteer.name or mask_mobile(volunteer.mobile) or "",
+             record.service_type,
+             beneficiaries.get(record.beneficiary_id) or record.beneficiary_name or "",
+             float(hours(record.minutes)), record.verifier or "", _local(config, record.verified_at)]
+            for n, (record, volunteer) in enumerate(found, start=1)]
+
+
+BUILDERS = {"reports": _reports, "meetings": _meetings, "hours": _hours}

@@ -1,0 +1,236 @@
+"""Report triage: filterable list, detail (photos, position, timeline) and every action
+staff and grid workers take — accept, assign, change tier, update, resolve, reject/refer,
+merge duplicates — through the same domain functions as the chat commands."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from bot import reports as domain
+from bot.texts import text
+from console.access import EVERYONE, REPORT_WORK, WRITE, allow, audit, chosen_community, \
+    communities, grids, scoped
+from console.web import config, db, get_or_404, int_arg, now, paginate
+from models import Community, Report, ReportPhoto, Status, Tier
+from models.report import OPEN_STATUSES
+
+bp = Blueprint("reports", __name__, url_prefix="/console/reports")
+MAX_NOTE = 500
+
+
+def _report(code: str) -> Report:
+    report = domain.by_code(db(), code[:16])
+    if report is None or not current_user.sees_report(report):
+        abort(404)
+    return report
+
+
+@bp.get("")
+@allow(*EVERYONE)
+def index():
+    query = scoped(select(Report), Report.community_id, Report.grid_id)
+    community_id = chosen_community(request.args.get("community"))
+    if community_id:
+        query = query.where(Report.community_id == community_id)
+    if (grid := int_arg("grid")):
+        query = query.where(Report.grid_id == grid)
+    status = request.args.get("status", "open")
+    if status == "open":
+        query = query.where(Report.status.in_(OPEN_STATUSES))
+    elif status in Status.__members__.values():
+        query = query.where(Report.status == Status(status))
+    if request.args.get("tier") in Tier.__members__.values():
+        query = query.where(Report.tier == Tier(request.args["tier"]))
+    if request.args.get("category"):
+        query = query.where(Report.category == request.args["category"][:32])
+    if request.args.get("overdue"):
+        moment = now()
+        query = query.where(Report.status.in_(OPEN_STATUSES), or_(
+            (Report.status == Status.SUBMITTED) & (Report.accept_due_at < moment),
+            Report.resolve_due_at < moment))
+    if (words := request.args.get("q", "").strip()[:40]):
+        like = f"%{words}%"
+        query = query.where(or_(Report.code == words.upper(), Report.description.like(like),
+                                Report.address.like(like)))
+    rows, page = paginate(query.order_by(Report.id.desc()))
+    return render_template("console/reports.html", rows=rows, page=page, status=status,
+                           communities=communities(), grids=grids(community_id),
+                           categories=domain.categories(config()), now=now())
+
+
+@bp.get("/<code>")
+@allow(*EVERYONE)
+def detail(code: str):
+    report = _report(code)
+    community = db().get(Community, report.community_id)
+    targets = domain.assignees(db(), report.community_id)
+    original = db().get(Report, report.duplicate_of_id) if report.duplicate_of_id else None
+    return render_template("console/report.html", report=report, community=community,
+                           targets=targets, original=original, grids={g.id: g for g in grids()},
+                           category=domain.category(config(), report.category),
+                           position=_position(report, community),
+                           templates=_templates(), open=report.status in OPEN_STATUSES)
+
+
+def _position(report: Report, community: Community) -> dict | None:
+    """Where the report sits inside the community circle, for a tile-free SVG sketch."""
+    if report.lat is None or community.center_lat is None:
+        return None
+    radius = community.radius_m or 1000
+    dx = domain.distance_m(community.center_lat, community.center_lng,
+                           community.center_lat, report.lng) * (1 if report.lng >= community.center_lng else -1)
+    dy = domain.distance_m(community.center_lat, community.center_lng,
+                           report.lat, community.center_lng) * (1 if report.lat >= community.center_lat else -1)
+    clamp = lambda v: max(-1.0, min(1.0, v / radius))  # noqa: E731
+    return {"x": round(100 + 90 * clamp(dx), 1), "y": round(100 - 90 * clamp(dy), 1),
+            "distance": round((dx * dx + dy * dy) ** 0.5)}
+
+
+def _templates() -> dict[str, list[str]]:
+    return {status: text(f"c_tpl_{status}").split("\n")
+            for status in ("in_progress", "resolved", "rejected", "referred")}
+
+
+@bp.get("/photos/<int:photo_id>")
+@allow(*EVERYONE)
+def photo(photo_id: int):
+    row = get_or_404(ReportPhoto, photo_id)
+    _report(db().get(Report, row.report_id).code)
+    if not row.stored_path or row.content_type not in domain.SAFE_IMAGE_TYPES:
+        abort(404)
+    path = Path(row.stored_path).resolve()
+    if domain.media_dir(config()).resolve() not in path.parents or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=row.content_type, max_age=3600)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+def _done(report: Report, message_key: str, **values):
+    db().commit()
+    flash(text(message_key, code=report.code, **values), "ok")
+    return redirect(url_for("reports.detail", code=report.code))
+
+
+def _refuse(report: Report, key: str = "c_report_bad_state"):
+    db().rollback()
+    flash(text(key, code=report.code, status=text(f"status_{report.status.value}")), "error")
+    return redirect(url_for("reports.detail", code=report.code))
+
+
+def _note() -> str:
+    return request.form.get("note", "").strip()[:MAX_NOTE]
+
+
+def _actor() -> str:
+    return current_user.display_name or current_user.username
+
+
+@bp.post("/<code>/accept")
+@allow(*REPORT_WORK)
+def accept(code: str):
+    report = _report(code)
+    try:
+        domain.transition(db(), report, Status.ACCEPTED, actor=_actor(), note=_note() or None,
+                          now=now())
+    except domain.ReportError:
+        return _refuse(report)
+    report.escalation = 0
+    audit("report_accept", f"report:{report.code}", {"status": "submitted"}, {"status": "accepted"})
+    return _done(report, "c_report_done")
+
+
+@bp.post("/<code>/update")
+@allow(*REPORT_WORK)
+def update(code: str):
+    """A progress note; a new or accepted report moves to in progress."""
+    report, note = _report(code), _note()
+    if not note:
+        return _refuse(report, "c_note_required")
+    before = report.status.value
+    try:
+        if report.status in (Status.SUBMITTED, Status.ACCEPTED):
+            domain.transition(db(), report, Status.IN_PROGRESS, actor=_actor(), note=note, now=now())
+        else:
+            domain.add_note(db(), report, actor=_actor(), note=note, now=now())
+    except domain.ReportError:
+        return _refuse(report)
+    audit("report_update", f"report:{report.code}", {"status": before},
+          {"status": report.status.value}, note)
+    return _done(report, "c_report_done")
+
+
+@bp.post("/<code>/finish")
+@allow(*REPORT_WORK)
+def finish(code: str):
+    """Resolve, reject or refer, with the note the reporter will read."""
+    report, note = _report(code), _note()
+    to = {"resolved": Status.RESOLVED, "rejected": Status.REJECTED,
+          "referred": Status.REFERRED}.get(request.form.get("to", ""))
+    if to is None or not note:
+        return _refuse(report, "c_note_required")
+    before = report.status.value
+    try:
+        domain.transition(db(), report, to, actor=_actor(), note=note, now=now())
+    except domain.ReportError:
+        return _refuse(report)
+    audit(f"report_{to.value}", f"report:{report.code}", {"status": before}, {"status": to.value}, note)
+    return _done(report, "c_report_done")
+
+
+@bp.post("/<code>/assign")
+@allow(*REPORT_WORK)
+def assign(code: str):
+    report = _report(code)
+    wanted = request.form.get("target", "")
+    if wanted == "staff":
+        _, _, title = domain.route(db(), report.community_id, None)
+        target = (None, None, title)
+    else:
+        target = next((t for t in domain.assignees(db(), report.community_id)
+                       if f"{t[0]}:{t[1]}" == wanted), None)
+    if target is None:
+        return _refuse(report, "c_assign_unknown")
+    before = {"grid_id": report.grid_id, "assignee": report.assignee_title}
+    try:
+        domain.assign(db(), config(), report, grid_id=target[0], assignee_id=target[1],
+                      title=target[2], actor=_actor(), now=now())
+    except domain.ReportError:
+        return _refuse(report)
+    audit("report_assign", f"report:{report.code}", before,
+          {"grid_id": report.grid_id, "assignee": report.assignee_title})
+    return _done(report, "c_report_assigned", title=target[2])
+
+
+@bp.post("/<code>/tier")
+@allow(*WRITE)
+def tier(code: str):
+    report = _report(code)
+    if request.form.get("tier") not in Tier.__members__.values():
+        return _refuse(report, "c_bad_tier")
+    before = report.tier.value
+    domain.retier(db(), report, Tier(request.form["tier"]), actor=_actor(), now=now())
+    audit("report_tier", f"report:{report.code}", {"tier": before}, {"tier": report.tier.value})
+    return _done(report, "c_report_done")
+
+
+@bp.post("/<code>/merge")
+@allow(*REPORT_WORK)
+def merge(code: str):
+    report = _report(code)
+    original = domain.by_code(db(), request.form.get("original", "")[:16])
+    if original is None or original.id == report.id or not current_user.sees_report(original) \
+            or original.community_id != report.community_id:
+        return _refuse(report, "c_merge_unknown")
+    before = report.status.value
+    try:
+        domain.merge(db(), report, original, actor=_actor(), now=now())
+    except domain.ReportError:
+        return _refuse(report)
+    audit("report_merge", f"report:{report.code}", {"status": before},
+          {"status": "duplicate", "duplicate_of": original.code})
+    return _done(report, "c_report_merged", original=original.code)

@@ -1,0 +1,26 @@
+// Dashboard charts (Apache ECharts, served from /console/static/vendor).
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("chart-data").textContent);
+  function draw(id, kind, values) {
+    const node = document.getElementById(id);
+    const chart = echarts.init(node);
+    const names = Object.keys(values), counts = Object.values(values);
+    const title = { text: node.dataset.title, left: "center", textStyle: { fontSize: 14 } };
+    if (kind === "pie") {
+      chart.setOption({ title: title, tooltip: { trigger: "item" },
+        series: [{ type: "pie", radius: ["35%", "65%"], top: 30,
+                   data: names.map(function (n, i) { return { name: n, value: counts[i] }; }) }] });
+    } else {
+      chart.setOption({ title: title, tooltip: {}, grid: { left: 40, right: 16, top: 40, bottom: 60 },
+        xAxis: { type: "category", data: names, axisLabel: { rotate: names.length > 6 ? 40 : 0 } },
+        yAxis: { type: "value", minInterval: 1 },
+        series: [{ type: kind, data: counts, smooth: kind === "line" }] });
+    }
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+  draw("chart-tier", "pie", data.tier);
+  draw("chart-status", "bar", data.status);
+  draw("chart-category", "bar", data.category);
+  draw("chart-days", "line", data.days);
+})();

@@ -1,0 +1,85 @@
+"""Dashboard figures, computed by the database for one community/grid and period."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from statistics import mean
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from models import Meeting, MeetingStatus, RecordStatus, Report, ServiceRecord, Signup, Status
+from models.report import OPEN_STATUSES
+
+
+def _hours(pairs) -> float | None:
+    spans = [(end - start).total_seconds() / 3600 for start, end in pairs if start and end]
+    return round(mean(spans), 1) if spans else None
+
+
+def dashboard(session: Session, *, community_id: int | None, grid_id: int | None,
+              since: datetime, now: datetime, tz: tzinfo) -> dict:
+    def reports(query):
+        if community_id:
+            query = query.where(Report.community_id == community_id)
+        if grid_id:
+            query = query.where(Report.grid_id == grid_id)
+        return query
+
+    open_q = reports(select(Report.tier, Report.status, func.count())
+                     .where(Report.status.in_(OPEN_STATUSES)).group_by(Report.tier, Report.status))
+    by_tier: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    for tier, status, n in session.execute(open_q):
+        by_tier[tier.value] = by_tier.get(tier.value, 0) + n
+        by_status[status.value] = by_status.get(status.value, 0) + n
+    overdue = session.scalar(reports(select(func.count()).select_from(Report).where(
+        Report.status.in_(OPEN_STATUSES),
+        or_(and_(Report.status == Status.SUBMITTED, Report.accept_due_at < now),
+            Report.resolve_due_at < now)))) or 0
+    period = reports(select(Report.category, Report.created_at, Report.accepted_at,
+                            Report.resolved_at, Report.rating).where(Report.created_at >= since))
+    rows = session.execute(period).all()
+    by_category: dict[str, int] = {}
+    per_day: dict[str, int] = {}
+    for row in rows:
+        by_category[row.category] = by_category.get(row.category, 0) + 1
+        day = row.created_at.astimezone(tz).strftime("%m-%d")
+        per_day[day] = per_day.get(day, 0) + 1
+    ratings = [row.rating for row in rows if row.rating]
+
+    meetings = select(Meeting.id).where(Meeting.starts_at >= since, Meeting.starts_at <= now,
+                                        Meeting.status.in_((MeetingStatus.PUBLISHED,
+                                                            MeetingStatus.CLOSED)))
+    hours = select(func.coalesce(func.sum(ServiceRecord.minutes), 0)).where(
+        ServiceRecord.status == RecordStatus.APPROVED, ServiceRecord.service_date >= since.date())
+    pending = select(func.count()).select_from(ServiceRecord).where(
+        ServiceRecord.status == RecordStatus.PENDING)
+    if community_id:
+        meetings = meetings.where(Meeting.community_id == community_id)
+        hours = hours.where(ServiceRecord.community_id == community_id)
+        pending = pending.where(ServiceRecord.community_id == community_id)
+    meeting_ids = meetings.scalar_subquery()
+    signed = session.scalar(select(func.count()).select_from(Signup).where(
+        Signup.meeting_id.in_(meeting_ids), Signup.status == "confirmed")) or 0
+    attended = session.scalar(select(func.count()).select_from(Signup).where(
+        Signup.meeting_id.in_(meeting_ids), Signup.checked_in_at.is_not(None))) or 0
+    return {
+        "open_total": sum(by_tier.values()), "by_tier": by_tier, "by_status": by_status,
+        "overdue": overdue, "filed": len(rows), "by_category": by_category,
+        "per_day": dict(sorted(per_day.items())),
+        "response_hours": _hours((r.created_at, r.accepted_at) for r in rows),
+        "resolution_hours": _hours((r.created_at, r.resolved_at) for r in rows),
+        "rating": round(mean(ratings), 2) if ratings else None, "rated": len(ratings),
+        "meetings": session.scalar(select(func.count()).select_from(meetings.subquery())) or 0,
+        "signed_up": signed, "attended": attended,
+        "volunteer_minutes": session.scalar(hours) or 0, "pending_records": session.scalar(pending) or 0,
+        "outbox": outbox.status_counts(session),
+    }
+
+
+PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365}
+
+
+def since(period: str, now: datetime) -> datetime:
+    return now - timedelta(days=PERIODS.get(period, 30))
