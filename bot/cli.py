@@ -99,6 +99,9 @@ def demo(args) -> None:
               f"  WeChat simulator (chat as a resident): http://127.0.0.1:{sim_port}/simulator\n"
               f"  Webhook:                               {host}/wechat\n"
               f"  Health:                                {host}/healthz\n"
+              f"  Staff console:                         {host}/console\n"
+              "    logins admin / jinning-staff / jinning-grid1 / jinning-viewer, "
+              f"password {config.get_path('demo.staff_password')}\n"
               "Press Ctrl-C to stop.", flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(1)

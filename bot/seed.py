@@ -76,5 +76,6 @@ def seed(config: Config, role_accounts: bool = False) -> str:
             count = len(session.scalars(select(Community)).all())
     finally:
         engine.dispose()
-    return f"demo data ready: {count} communities, staff login " \
-           f"{config.get_path('demo.staff_username', 'admin')}"
+    logins = [config.get_path("demo.staff_username", "admin")]
+    logins += [row[0] for row in DEMO_ACCOUNTS] if role_accounts else []
+    return f"demo data ready: {count} communities, console logins {', '.join(logins)}"
