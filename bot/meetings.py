@@ -21,6 +21,7 @@ from bot.texts import text
 from models import Meeting, MeetingStatus, Reminder, Resident, Signup, SignupStatus
 
 ALERT_LEVELS = (80, 100)
+MAX_LISTED, BATCH = 200, 25
 
 class MeetingError(ValueError):
     """Refused; `key` names the catalogue text that explains it to a resident."""
@@ -63,14 +64,27 @@ def in_audience(session: Session, meeting: Meeting, resident: Resident) -> bool:
     query = broadcasts.audience_query(meeting.audience).where(Resident.id == resident.id)
     return session.scalar(query) is not None
 
-def upcoming(session: Session, resident: Resident, now: datetime) -> list[Meeting]:
-    """Published meetings still to come whose audience includes the resident."""
-    candidates = session.scalars(select(Meeting).where(
+def upcoming(session: Session, resident: Resident, now: datetime,
+             want: int | None = None) -> list[Meeting]:
+    """Published meetings still to come whose audience includes the resident, soonest first.
+
+    Reads in small batches and stops once `want` are found: a list page needs six rows,
+    not the community's whole calendar (at most MAX_LISTED are ever considered)."""
+    query = select(Meeting).where(
         Meeting.status == MeetingStatus.PUBLISHED, Meeting.starts_at > now,
         Meeting.community_id == resident.community_id).order_by(Meeting.starts_at, Meeting.id)
-        .limit(200))
-    return [m for m in candidates if m.audience.get("type") == "community"
-            or in_audience(session, m, resident)]
+    found: list[Meeting] = []
+    for offset in range(0, MAX_LISTED, BATCH):
+        batch = session.scalars(query.limit(BATCH).offset(offset)).all()
+        for meeting in batch:
+            if meeting.audience.get("type") == "community" or in_audience(session, meeting, resident):
+                found.append(meeting)
+                if want is not None and len(found) >= want:
+                    return found
+        if len(batch) < BATCH:
+            break
+    return found
+
 
 def new_code(session: Session, meeting_id: int) -> str:
     while True:

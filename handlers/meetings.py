@@ -25,7 +25,8 @@ BROWSE, CONFIRM = "browse", "confirm"
 
 
 def _page(ctx: Context, page: int) -> Reply:
-    found = meetings.upcoming(ctx.session, ctx.resident, ctx.now)
+    # One more than the page shows tells whether there is a next page.
+    found = meetings.upcoming(ctx.session, ctx.resident, ctx.now, want=page * PAGE + 1)
     if not found:
         ctx.conversation.clear()
         return ctx.reply("meetings_none")
@@ -70,8 +71,8 @@ def _nth(ctx: Context, args: str) -> tuple[Meeting | None, str, Reply | None]:
     parts = args.split(maxsplit=1)
     if not parts or not parts[0].isdigit():
         return None, "", ctx.reply("ask_signup_number")
-    found = meetings.upcoming(ctx.session, ctx.resident, ctx.now)
     n = int(parts[0])
+    found = meetings.upcoming(ctx.session, ctx.resident, ctx.now, want=n)
     if not 1 <= n <= len(found):
         return None, "", ctx.reply("meeting_not_on_list", n=n)
     return found[n - 1], parts[1].strip() if len(parts) > 1 else "", None
