@@ -7,8 +7,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot import timebank as tb
-from bot.config import Config
 from bot.texts import text
+from bot.timebank_input import parse_duration, parse_signed_duration
 from console.access import READ, WRITE, allow, audit, chosen_community, communities, \
     in_scope, require_community
 from console.web import config, db, get_or_404, now
@@ -138,12 +138,6 @@ def ledger(account_id: int):
     return render_template("console/ledger.html", account=account, owner=owner, entries=entries)
 
 
-def _minutes(raw: str, cfg: Config, signed: bool) -> int:
-    raw = raw.strip()
-    sign = -1 if signed and raw.startswith("-") else 1
-    return sign * tb.parse_duration(raw.lstrip("+-"), cfg, daily_limit=False)
-
-
 @bp.post("/accounts/<int:account_id>/adjust")
 @allow(*WRITE)
 def adjust(account_id: int):
@@ -154,7 +148,7 @@ def adjust(account_id: int):
     try:
         if not reason:
             raise tb.TimebankError("c_reason_required")
-        minutes = _minutes(request.form.get("hours", ""), config(), signed=True)
+        minutes = parse_signed_duration(request.form.get("hours", ""), config())
         before = tb.adjust(db(), account, minutes, current_user.actor, reason)
     except tb.TimebankError as exc:
         return _refused(exc, redirect(url_for("timebank.ledger", account_id=account_id)))
@@ -176,7 +170,7 @@ def grant():
     try:
         if elder is None:
             raise tb.TimebankError("c_resident_unknown")
-        minutes = _minutes(request.form.get("hours", ""), config(), signed=False)
+        minutes = parse_duration(request.form.get("hours", ""), config(), daily_limit=False)
         tb.grant(db(), elder, minutes, current_user.actor, now())
     except tb.TimebankError as exc:
         return _refused(exc, _back(community_id))

@@ -13,6 +13,7 @@ from bot.conversation import Flow
 from bot.inbound import Incoming, normalise
 from bot.router import Router
 from bot.texts import text
+from bot.timebank_input import parse_duration
 from handlers.registration import MOBILE_RE
 from handlers.volunteering import CONFIRM_WORDS, registered_first, resident_by_mobile
 from models import Account, Community, LedgerEntry, RecordStatus, Resident, ServiceRecord
@@ -105,7 +106,7 @@ router.flow(Flow("redeem", "flow_redeem", {"confirm": step_redeem_confirm},
 
 
 def _amount(raw: str, ctx: Context) -> int:
-    return tb.parse_duration(raw, ctx.config, daily_limit=False)
+    return parse_duration(raw, ctx.config, daily_limit=False)
 
 
 @router.keyword("转赠", args=True)

@@ -12,6 +12,7 @@ from bot.context import Context, Reply
 from bot.inbound import Incoming
 from bot.router import Router
 from bot.texts import text
+from bot.timebank_input import parse_date, parse_duration, parse_signed_duration
 from handlers.registration import MOBILE_RE
 from models import (ApplicationStatus, RecordStatus, Redemption, Resident, Role,
                     ServiceRecord, VolunteerApplication)
@@ -152,8 +153,8 @@ def proxy_log(ctx: Context, msg: Incoming, args: str) -> Reply:
     if volunteer is None:
         return ctx.reply("tb_transfer_unknown", mobile=f"{parts[0][:3]}****{parts[0][-4:]}")
     try:
-        minutes = tb.parse_duration(parts[2], ctx.config)
-        day = tb.parse_date(parts[3], ctx.config, ctx.now) if len(parts) == 4 else \
+        minutes = parse_duration(parts[2], ctx.config)
+        day = parse_date(parts[3], ctx.config, ctx.now) if len(parts) == 4 else \
             ctx.now.astimezone(ctx.config.tz).date()
         tb.grant_volunteer(ctx.session, volunteer, actor)
         record = tb.log_service(ctx.session, ctx.config, volunteer, service_type=types[int(parts[1]) - 1],
@@ -180,8 +181,7 @@ def adjust(ctx: Context, msg: Incoming, args: str) -> Reply:
     if volunteer is None:
         return ctx.reply("tb_transfer_unknown", mobile=f"{parts[0][:3]}****{parts[0][-4:]}")
     try:
-        minutes = tb.parse_duration(parts[1].lstrip("+-"), ctx.config, daily_limit=False)
-        minutes = -minutes if parts[1].startswith("-") else minutes
+        minutes = parse_signed_duration(parts[1], ctx.config)
         account = tb.account_of(ctx.session, volunteer)
         before = tb.adjust(ctx.session, account, minutes, actor, parts[2])
     except tb.TimebankError as exc:
@@ -225,7 +225,7 @@ def grant(ctx: Context, msg: Incoming, args: str) -> Reply:
     if elder is None:
         return ctx.reply("tb_transfer_unknown", mobile=f"{parts[0][:3]}****{parts[0][-4:]}")
     try:
-        minutes = tb.parse_duration(parts[1], ctx.config, daily_limit=False)
+        minutes = parse_duration(parts[1], ctx.config, daily_limit=False)
         tb.grant(ctx.session, elder, minutes, actor, ctx.now)
     except tb.TimebankError as exc:
         return Reply(str(exc))

@@ -18,6 +18,7 @@ from bot.conversation import Flow
 from bot.inbound import Incoming, normalise
 from bot.router import Router
 from bot.texts import text
+from bot.timebank_input import parse_date, parse_duration
 from handlers.registration import MOBILE_RE, start_registration
 from models import ApplicationStatus, RecordStatus, Resident, ServiceRecord, VolunteerApplication
 
@@ -144,7 +145,7 @@ def step_type(ctx: Context, msg: Incoming) -> Reply:
 
 def step_date(ctx: Context, msg: Incoming) -> Reply:
     try:
-        day = tb.parse_date(normalise(msg.text or ""), ctx.config, ctx.now)
+        day = parse_date(normalise(msg.text or ""), ctx.config, ctx.now)
     except tb.TimebankError as exc:
         return _retry(ctx, exc)
     return _ask(ctx, "duration", day=day.isoformat())
@@ -152,7 +153,7 @@ def step_date(ctx: Context, msg: Incoming) -> Reply:
 
 def step_duration(ctx: Context, msg: Incoming) -> Reply:
     try:
-        minutes = tb.parse_duration(normalise(msg.text or ""), ctx.config)
+        minutes = parse_duration(normalise(msg.text or ""), ctx.config)
     except tb.TimebankError as exc:
         return _retry(ctx, exc)
     return _ask(ctx, "beneficiary", minutes=minutes)
