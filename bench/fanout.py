@@ -21,11 +21,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.broadcasts import create  # noqa: E402
-from bot.config import load_config  # noqa: E402
-from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.seed import seed  # noqa: E402
+from domain.broadcasts import create  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.db import make_engine, make_session_factory, transaction  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
+from cli.seed import seed  # noqa: E402
 from simulator.client import SimulatorClient  # noqa: E402
 from tests.scheduler_helpers import open_rows, seed_followers, start_scheduler, wait_until  # noqa: E402
 

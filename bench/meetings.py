@@ -21,10 +21,10 @@ import requests
 from sqlalchemy import insert, select, update
 
 from common import bench_env, chat_xml, gunicorn, signed_params, timed  # puts the project on sys.path
-from bot.config import load_config  # noqa: E402
-from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.seed import seed  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.db import make_engine, make_session_factory, transaction  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
+from cli.seed import seed  # noqa: E402
 from models import (Community, Meeting, MeetingStatus, MeetingType, Reminder, Resident, Signup,  # noqa: E402
                     SignupStatus, utcnow)
 from scheduler.reminders import sweep  # noqa: E402

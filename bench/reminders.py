@@ -20,8 +20,8 @@ from sqlalchemy import delete, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
+from core.db import make_engine, make_session_factory, transaction  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
 from models import OutboxMessage, Reminder, Resident, utcnow  # noqa: E402
 from scheduler.reminders import sweep  # noqa: E402
 

@@ -20,10 +20,10 @@ import requests
 from sqlalchemy import insert, select
 
 from common import bench_env, chat_xml, gunicorn, signed_params, timed  # puts the project on sys.path
-from bot.config import load_config  # noqa: E402
-from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.seed import seed  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.db import make_engine, make_session_factory, transaction  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
+from cli.seed import seed  # noqa: E402
 from models import Community, Report, ReportEvent, Resident, Status, Tier, utcnow  # noqa: E402
 
 PORT = 18500

@@ -18,10 +18,10 @@ import requests
 from sqlalchemy import insert, select
 
 from common import bench_env, chat_xml, gunicorn, signed_params, timed  # puts the project on sys.path
-from bot.config import load_config  # noqa: E402
-from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.seed import seed  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.db import make_engine, make_session_factory, transaction  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
+from cli.seed import seed  # noqa: E402
 from models import Account, Community, EntryKind, LedgerEntry, Resident, utcnow  # noqa: E402
 from scheduler.jobs import Runtime  # noqa: E402
 from scheduler.timebank_jobs import monthly_statements  # noqa: E402

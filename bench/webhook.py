@@ -22,10 +22,10 @@ from pathlib import Path
 import requests
 
 from common import ROOT, bench_env, gunicorn, signed_params  # puts the project on sys.path
-from bot.config import load_config  # noqa: E402
-from bot.db import make_engine, make_session_factory, transaction  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.seed import seed  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.db import make_engine, make_session_factory, transaction  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
+from cli.seed import seed  # noqa: E402
 from models import Community, Resident, utcnow  # noqa: E402
 
 

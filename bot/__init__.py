@@ -1,1 +1,2 @@
-"""Linli (邻里): a WeChat official-account bot for community governance."""
+"""The chat framework: WeChat webhook, signing, inbound parsing, the per-message pipeline,
+the router and the conversation engine. Features plug in from `handlers/`."""

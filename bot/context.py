@@ -1,19 +1,18 @@
-"""What a handler receives (`Context`) and returns (`Reply`)."""
+"""What a handler receives (`Context`) and returns (`Reply`, or `AGAIN`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from bot.config import Config
-from bot.texts import text
-
-if TYPE_CHECKING:
-    from bot.conversation import ConversationState
-    from bot.router import Router
-    from models import Resident
+from bot.state import ConversationState
+from core.config import Config
+from core.texts import text
+from domain.actor import Actor
+from domain.unit import Unit
+from models import Resident
 
 
 @dataclass(frozen=True)
@@ -25,17 +24,54 @@ class Reply:
     def prefixed(self, prefix: str | None) -> "Reply":
         return Reply(f"{prefix}\n{self.text}") if prefix else self
 
+    def then(self, suffix: str | None) -> "Reply":
+        return Reply(f"{self.text}\n{suffix}") if suffix else self
+
+
+class Again:
+    """Returned by a step that wants the message handled afresh, outside its conversation."""
+
+    def __repr__(self) -> str:
+        return "AGAIN"
+
+
+AGAIN = Again()
+
+
+class Routes(Protocol):
+    """What a handler may ask of the router (implemented by `bot.router.Router`)."""
+
+    flows: dict[str, Any]
+
+    def match(self, words: str) -> Any: ...
+
+    def menu_text(self) -> str: ...
+
 
 @dataclass
 class Context:
     """Everything a handler may use. Handlers never commit and never call WeChat."""
 
-    session: Session
-    resident: "Resident | None"
-    config: Config
-    now: datetime
-    conversation: "ConversationState"
-    router: "Router"
+    uow: Unit
+    resident: Resident | None
+    conversation: ConversationState
+    router: Routes
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session
+
+    @property
+    def config(self) -> Config:
+        return self.uow.config
+
+    @property
+    def now(self) -> datetime:
+        return self.uow.now
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.resident(self.resident)
 
     def reply(self, key: str, **values: object) -> Reply:
         """A reply from the message catalogue."""

@@ -1,22 +1,22 @@
 """Conversation engine: explicit state machines persisted per resident.
 
-A `Flow` is data: a name, a `step → handler` table and a `step → prompt`
-table. `ConversationState` is the small facade handlers use to move between
-steps; the row lives in the database so any worker can continue it.
+A `Flow` is data: a name, a `StrEnum` of steps, a `step → handler` table and a
+`step → prompt` table; building one checks every step has both. Handlers move
+with `ask` (go to a step and ask its question), `reask` (say what was wrong and
+ask again) and `done` (end the conversation with a reply). The state itself is
+`bot.state.ConversationState`, a row in the database so any worker can continue it.
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy.orm import Session
-
-from bot.context import Context, Reply
+from bot.context import Again, Context, Reply
 from bot.inbound import Incoming
-from models import Conversation
+from core.texts import text
 
-StepHandler = Callable[[Context, Incoming], Reply | None]
+StepHandler = Callable[[Context, Incoming], "Reply | Again | None"]
 Prompt = Callable[[Context], str]
 
 
@@ -26,64 +26,48 @@ class Flow:
 
     name: str
     title_key: str
-    steps: Mapping[str, StepHandler]
+    steps: type[enum.StrEnum]
+    handlers: Mapping[str, StepHandler]
     prompts: Mapping[str, Prompt] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = {step.value for step in self.steps}
+        for table, what in ((self.handlers, "handler"), (self.prompts, "prompt")):
+            missing, extra = names - set(table), set(table) - names
+            if missing or extra:
+                raise ValueError(f"flow {self.name}: steps without a {what} {sorted(missing)}"
+                                 f"{f', unknown steps {sorted(extra)}' if extra else ''}")
+        text(self.title_key)  # a missing title fails at start-up, not in a chat
 
     def prompt(self, ctx: Context, step: str) -> str:
         asker = self.prompts.get(step)
         return asker(ctx) if asker else ""
 
 
-class ConversationState:
-    """Read and move one resident's conversation; changes are flushed with the unit of work."""
+def current_flow(ctx: Context) -> Flow:
+    return ctx.router.flows[ctx.conversation.flow or ""]
 
-    def __init__(self, session: Session, resident_id: int | None, now: datetime,
-                 idle_timeout: timedelta, row: Conversation | None = None):
-        """`row` is the resident's conversation, loaded by the caller (None: there is none)."""
-        self._session = session
-        self._now = now
-        self._row = row
-        self._resident_id = resident_id
-        self.expired = bool(self._row and now - self._row.updated_at > idle_timeout)
 
-    @property
-    def active(self) -> bool:
-        return self._row is not None and not self.expired
+def ask(ctx: Context, step: str, prefix: str | None = None, **data: Any) -> Reply:
+    """Go to `step` (keeping `data`) and ask its question."""
+    ctx.conversation.goto(step, **data)
+    return Reply(current_flow(ctx).prompt(ctx, step)).prefixed(prefix)
 
-    @property
-    def flow(self) -> str | None:
-        return self._row.flow if self.active else None
 
-    @property
-    def step(self) -> str | None:
-        return self._row.step if self.active else None
+def start(ctx: Context, flow: str, step: str, prefix: str | None = None, **data: Any) -> Reply:
+    """Begin `flow` at `step` and ask its first question."""
+    ctx.conversation.start(flow, step, **data)
+    return Reply(ctx.router.flows[flow].prompt(ctx, step)).prefixed(prefix)
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return dict(self._row.data) if self.active else {}
 
-    def start(self, flow: str, step: str, **data: Any) -> None:
-        """Begin `flow` at `step`, replacing any conversation in progress."""
-        if self._row is None:
-            self._row = Conversation(resident_id=self._resident_id, flow=flow, step=step,
-                                     data=data, updated_at=self._now)
-            self._session.add(self._row)
-        else:
-            self._row.flow, self._row.step, self._row.data = flow, step, data
-            self._row.updated_at = self._now
-        self.expired = False
+def reask(ctx: Context, key: str, **values: object) -> Reply:
+    """Say what was wrong (catalogue `key`) and ask the current step's question again."""
+    problem = text(key, **values) if key else ""
+    prompt = current_flow(ctx).prompt(ctx, ctx.conversation.step or "")
+    return Reply("\n".join(part for part in (problem, prompt) if part))
 
-    def goto(self, step: str, **data: Any) -> None:
-        """Move to `step`, merging `data` into what the flow has collected."""
-        assert self._row is not None, "goto() outside a conversation"
-        self._row.step = step
-        self._row.data = {**self._row.data, **data}
-        self._row.updated_at = self._now
 
-    def clear(self) -> None:
-        """End the conversation."""
-        if self._row is not None:
-            self._session.delete(self._row)
-            self._session.flush()  # so a new flow may start in the same unit of work
-            self._row = None
-        self.expired = False
+def done(ctx: Context, key: str, **values: object) -> Reply:
+    """End the conversation with a reply from the catalogue."""
+    ctx.conversation.clear()
+    return ctx.reply(key, **values)

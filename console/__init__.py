@@ -2,8 +2,8 @@
 
 `init_console(app)` adds sessions (Flask-Login), CSRF on every POST (Flask-WTF),
 login rate limits (Flask-Limiter) and one blueprint per area. Each area module
-calls the same domain services as the chat handlers (bot.reports, bot.meetings,
-bot.broadcasts, bot.timebank), so a change behaves alike wherever it is made.
+parses the form, calls one use case of `domain/` — the same the chat commands
+call — and renders the answer, so a change behaves alike wherever it is made.
 """
 from __future__ import annotations
 
@@ -11,25 +11,26 @@ from datetime import timedelta
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from bot.config import Config
-from bot.texts import text
 from console import web
+from core.config import Config
+from core.texts import text
+from domain.people import mask_name
 from models.resident import mask_mobile
 
 csrf = CSRFProtect()
 
 
 def init_console(app: Flask, config: Config) -> None:
-    app.secret_key = config.get_path("console.secret_key")
+    app.secret_key = config.console.secret_key
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=bool(config.get_path("console.secure_cookies", False)),
+        SESSION_COOKIE_SECURE=config.console.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=float(config.get_path("console.session_hours", 8))),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.console.session_hours),
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life
     )
     csrf.init_app(app)
@@ -46,10 +47,23 @@ def init_console(app: Flask, config: Config) -> None:
     for code in (400, 403, 404):
         app.register_error_handler(code, _error_page)
     app.jinja_env.globals.update(t=text)
+    app.before_request(_refuse_nul)
     app.jinja_env.filters.update(local=web.local_time, hours=web.hours, mask=mask_mobile,
+                                 mask_name=mask_name,
                                  merge=_merge_args,
                                  labelled=lambda d, prefix: {text(prefix + k): v for k, v in d.items()})
-    app.teardown_appcontext(web.close_session)
+    app.after_request(web.commit_request)
+    app.teardown_appcontext(web.end_request)
+
+
+def _refuse_nul() -> None:
+    """No form field or query value may carry a NUL (PostgreSQL cannot store one): 400."""
+    if not request.path.startswith("/console"):
+        return
+    for values in (request.args, request.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400)
 
 
 def exempt(*blueprints) -> None:

@@ -13,8 +13,8 @@ from flask import abort
 from flask_login import UserMixin, current_user, login_required
 from sqlalchemy import select
 
-from bot import audit as audit_log
-from console.web import db, get_or_404
+from console.web import db, get_or_404, to_id
+from domain.actor import Actor
 from models import Community, Grid, Report, StaffUser
 
 READ = ("admin", "staff", "viewer")
@@ -29,14 +29,12 @@ class Staff(UserMixin):
     def __init__(self, row: StaffUser):
         self.id, self.username, self.display_name = row.id, row.username, row.display_name
         self.role, self.community_id, self.grid_id = row.role, row.community_id, row.grid_id
+        self.session_version = row.session_version
+        self.actor = Actor.staff(row)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
-
-    @property
-    def actor(self) -> str:
-        return f"console:{self.username}"
 
     def may(self, *roles: str) -> bool:
         return self.role in roles
@@ -88,10 +86,7 @@ def chosen_community(raw: str | int | None) -> int | None:
     """The community picked in a filter (admins), or the user's own."""
     if not current_user.is_admin:
         return current_user.community_id
-    try:
-        return int(raw) if raw not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return to_id(raw)
 
 
 def communities() -> list[Community]:
@@ -103,8 +98,3 @@ def grids(community_id: int | None = None) -> list[Grid]:
     if community_id:
         query = query.where(Grid.community_id == community_id)
     return list(db().scalars(query))
-
-
-def audit(action: str, target: str, before: dict | None = None, after: dict | None = None,
-          note: str | None = None) -> None:
-    audit_log.record(db(), current_user.actor, action, target, before, after, note)

@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot import staff as domain
-from bot.texts import text
-from console.access import allow, audit, communities, grids
-from console.web import db, get_or_404, paginate
+from flask_login import current_user
+
+from console.access import allow, communities, grids
+from console.web import db, get_or_404, paginate, to_id, unit
+from core.texts import text
+from domain import staff as domain
+from domain.errors import Refused
 from models import AuditLog, Resident, StaffUser
 
 bp = Blueprint("accounts", __name__, url_prefix="/console/admin")
@@ -24,31 +27,24 @@ def index():
                            grids={g.id: g for g in grids()}, roles=sorted(domain.STAFF_ROLES))
 
 
-def _int(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+def _run(work):
+    try:
+        work()
+    except Refused as refusal:
+        flash(text("c_account_refused", reason=refusal.message), "error")
+    else:
+        flash(text("c_saved"), "ok")
+    return redirect(url_for("accounts.index"))
 
 
 @bp.post("/accounts")
 @allow("admin")
 def save():
     form = request.form
-    username = form.get("username", "").strip()[:64]
-    try:
-        if not username:
-            raise ValueError("username")
-        user = domain.upsert_staff(db(), username, form.get("password", ""), form.get("role", ""),
-                                   _int(form.get("community")), form.get("display_name", "").strip()[:64]
-                                   or None, _int(form.get("grid")))
-        db().flush()
-    except ValueError as exc:
-        db().rollback()
-        flash(text("c_account_refused", reason=str(exc)), "error")
-        return redirect(url_for("accounts.index"))
-    audit("staff_save", f"staff:{user.username}", None,
-          {"role": user.role, "community_id": user.community_id, "grid_id": user.grid_id})
-    db().commit()
-    flash(text("c_saved"), "ok")
-    return redirect(url_for("accounts.index"))
+    return _run(lambda: domain.save_account(
+        unit(), current_user.actor, form.get("username", "")[:64], form.get("password", "")[:256],
+        form.get("role", ""), to_id(form.get("community")),
+        form.get("display_name", "").strip()[:64] or None, to_id(form.get("grid"))))
 
 
 @bp.post("/accounts/<int:user_id>")
@@ -56,30 +52,9 @@ def save():
 def change(user_id: int):
     """Activate/deactivate, unlock, link or unlink a WeChat follower."""
     user = get_or_404(StaffUser, user_id)
-    action = request.form.get("action", "")
-    before = {"active": user.active, "resident_id": user.resident_id,
-              "locked": user.locked_until is not None}
-    try:
-        if action == "toggle":
-            user.active = not user.active
-        elif action == "unlock":
-            user.failed_logins, user.locked_until = 0, None
-        elif action == "link":
-            domain.link_resident(db(), user, request.form.get("openid", "")[:64])
-        elif action == "unlink":
-            domain.unlink_resident(db(), user)
-        else:
-            raise domain.LinkError("c_bad_request")
-    except domain.LinkError as exc:
-        db().rollback()
-        flash(text(exc.key), "error")
-        return redirect(url_for("accounts.index"))
-    audit(f"staff_{action}", f"staff:{user.username}", before,
-          {"active": user.active, "resident_id": user.resident_id,
-           "locked": user.locked_until is not None})
-    db().commit()
-    flash(text("c_saved"), "ok")
-    return redirect(url_for("accounts.index"))
+    return _run(lambda: domain.change_account(unit(), current_user.actor, user,
+                                              request.form.get("action", ""),
+                                              request.form.get("openid", "")))
 
 
 @bp.get("/audit")

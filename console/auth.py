@@ -1,26 +1,28 @@
-"""Console sign-in: scrypt password check, per-address rate limit, per-account lock-out."""
+"""Console sign-in: scrypt password check, per-address rate limit, per-account lock-out,
+and sessions that end for real (logout, password change and deactivation revoke them)."""
 from __future__ import annotations
 
-from datetime import timedelta
+import re
 
-from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
-from bot.config import Config
-from bot.texts import text
 from console.access import Staff
-from console.web import config, db, now
+from console.web import config, db, to_id, unit
+from core.config import Config
+from core.texts import text
+from domain import staff as accounts
+from domain.errors import Refused
 from models import StaffUser
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-# Compared against when the username is unknown, so both cases take as long.
-_DUMMY_HASH = "scrypt:32768:8:1$dummysalt$" + "0" * 128
+# Where `next=` may lead: a console path, nothing else (no scheme, no host, no CR/LF).
+SAFE_NEXT = re.compile(r"/console(/[A-Za-z0-9_\-./]*)?(\?[A-Za-z0-9_\-.=&%]*)?")
+VERSION_KEY = "_linli_sv"
 
 
 def init_auth(app: Flask, cfg: Config) -> None:
@@ -28,7 +30,7 @@ def init_auth(app: Flask, cfg: Config) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = text("c_login_needed")
     login_manager.session_protection = "strong"
-    app.config["RATELIMIT_STORAGE_URI"] = cfg.get_path("console.ratelimit_storage", "memory://")
+    app.config["RATELIMIT_STORAGE_URI"] = cfg.console.ratelimit_storage
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
 
@@ -39,12 +41,16 @@ def init_auth(app: Flask, cfg: Config) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Staff | None:
-    row = db().get(StaffUser, int(user_id)) if user_id.isdigit() else None
-    return Staff(row) if row is not None and row.active else None
+    """The account, while active and while this session's version is still its version."""
+    ident = to_id(user_id)
+    row = db().get(StaffUser, ident) if ident else None
+    if row is None or not row.active or session.get(VERSION_KEY) != row.session_version:
+        return None
+    return Staff(row)
 
 
 def _login_rate() -> str:
-    return config().get_path("console.login_rate", "10 per minute")
+    return config().console.login_rate
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,39 +61,26 @@ def login():
             return redirect(url_for("dashboard.home"))
         return render_template("console/login.html")
     username = request.form.get("username", "").strip()[:64]
-    password = request.form.get("password", "")
-    session = db()
-    user = session.scalars(select(StaffUser).where(StaffUser.username == username)).first()
-    moment = now()
-    if user is not None and user.locked_until is not None and user.locked_until > moment:
-        return render_template("console/login.html", username=username,
-                               error=text("c_login_locked")), 403
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        if user is None:
-            check_password_hash(_DUMMY_HASH, password)
-        else:
-            _count_failure(user, moment)
-            session.commit()
-        return render_template("console/login.html", username=username,
-                               error=text("c_login_failed")), 401
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, moment
-    session.commit()
+    try:
+        user = accounts.sign_in(unit(), username, request.form.get("password", "")[:256])
+    except Refused as refusal:
+        status = 403 if refusal.key == "c_login_locked" else 401
+        return render_template("console/login.html", username=username, error=refusal.message), status
     login_user(Staff(user))
+    session[VERSION_KEY] = user.session_version
     target = request.args.get("next", "")
-    # Only same-site paths: an absolute `next` would make us an open redirect.
-    if not target.startswith("/console") or target.startswith("//"):
+    # Only console paths: an absolute `next` would make us an open redirect.
+    if not SAFE_NEXT.fullmatch(target):
         target = url_for("dashboard.home")
     return redirect(target)
 
 
-def _count_failure(user: StaffUser, moment) -> None:
-    user.failed_logins += 1
-    if user.failed_logins >= int(config().get_path("console.max_failed_logins", 5)):
-        minutes = int(config().get_path("console.lockout_minutes", 15))
-        user.locked_until, user.failed_logins = moment + timedelta(minutes=minutes), 0
-
-
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        user = db().get(StaffUser, current_user.id)
+        if user is not None:
+            accounts.sign_out(unit(), user)
     logout_user()
+    session.pop(VERSION_KEY, None)
     return redirect(url_for("auth.login"))

@@ -6,24 +6,19 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import broadcasts as domain
-from bot.texts import text
-from console.access import READ, WRITE, allow, audit, chosen_community, communities, grids
-from console.web import config, db, get_or_404, parse_local
-from models import Broadcast, Building, Grid, Meeting, Role, Strategy
+from console.access import READ, WRITE, allow, chosen_community, communities, grids
+from console.web import config, db, get_or_404, now, parse_local, to_id, unit
+from core.texts import text
+from domain import broadcasts as domain
+from domain.errors import Refused
+from models import Broadcast, Building, Role, Strategy
 
 bp = Blueprint("broadcasts", __name__, url_prefix="/console/broadcasts")
 HISTORY = 200
 
 
 def community_of(audience: dict) -> int | None:
-    """The community an audience lies in (None: the whole account)."""
-    kind, ident = audience.get("type"), audience.get("id")
-    if kind in ("community", "role"):
-        return ident
-    model = {"grid": Grid, "building": Building, "meeting": Meeting}.get(kind)
-    row = db().get(model, ident) if model and ident else None
-    return row.community_id if row else None
+    return domain.community_of(db(), audience)
 
 
 def _visible(broadcast: Broadcast) -> bool:
@@ -48,15 +43,14 @@ def _audience(args) -> dict:
     if kind == "role":
         return {"type": "role", "role": args.get("role", ""), "id": community_id}
     if kind in ("grid", "building"):
-        try:
-            audience = {"type": kind, "id": int(args.get("target") or 0)}
-        except ValueError:
-            raise domain.BroadcastError("bc_no_target", kind=kind, id="?") from None
+        audience = {"type": kind, "id": to_id(args.get("target"))}
+        if audience["id"] is None:
+            raise Refused("bc_no_target", kind=kind, id="?")
         if community_of(audience) is None or not current_user.sees_community(community_of(audience)):
-            raise domain.BroadcastError("bc_no_target", kind=kind, id=audience["id"])
+            raise Refused("bc_no_target", kind=kind, id=audience["id"])
         return audience
     if community_id is None:
-        raise domain.BroadcastError("bc_no_target", kind="community", id="")
+        raise Refused("bc_no_target", kind="community", id="")
     return {"type": "community", "id": community_id}
 
 
@@ -89,9 +83,10 @@ def preview():
     try:
         audience = _audience(request.args)
         domain.audience_query(audience)
-        counts = domain.preview(db(), config(), audience, _strategy(request.args.get("strategy")))
-    except domain.BroadcastError as exc:
-        return jsonify(error=str(exc)), 400
+        counts = domain.preview(db(), config(), audience, _strategy(request.args.get("strategy")),
+                                now())
+    except Refused as refusal:
+        return jsonify(error=refusal.message), 400
     return jsonify(counts)
 
 
@@ -99,23 +94,17 @@ def preview():
 @allow(*WRITE)
 def create():
     form = request.form
-    send_at = None
-    if form.get("when") == "later":
-        send_at = parse_local(form.get("send_at"))
+    send_at = parse_local(form.get("send_at")) if form.get("when") == "later" else None
     try:
         if form.get("when") == "later" and send_at is None:
-            raise domain.BroadcastError("bc_past")
-        made = domain.create(db(), config(), title=form.get("title", ""), text=form.get("text", ""),
-                             audience=_audience(form), strategy=_strategy(form.get("strategy")),
-                             send_at=send_at, urgent=bool(form.get("urgent")),
-                             created_by=current_user.actor)
-    except domain.BroadcastError as exc:
-        db().rollback()
-        flash(str(exc), "error")
+            raise Refused("bc_past")
+        made = domain.create(unit(), current_user.actor, title=form.get("title", "")[:100],
+                             text=form.get("text", "")[:2000], audience=_audience(form),
+                             strategy=_strategy(form.get("strategy")), send_at=send_at,
+                             urgent=bool(form.get("urgent")))
+    except Refused as refusal:
+        flash(refusal.message, "error")
         return redirect(url_for("broadcasts.new"))
-    audit("broadcast_create", f"broadcast:{made.id}", None,
-          {"title": made.title, "audience": made.audience, "send_at": made.send_at.isoformat()})
-    db().commit()
     flash(text("c_broadcast_created"), "ok")
     return redirect(url_for("broadcasts.detail", broadcast_id=made.id))
 
@@ -138,15 +127,10 @@ def progress(broadcast_id: int):
 @allow(*WRITE)
 def cancel(broadcast_id: int):
     broadcast = _broadcast(broadcast_id)
-    before = broadcast.status.value
     try:
-        withdrawn = domain.cancel(db(), broadcast)
-    except domain.BroadcastError as exc:
-        db().rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("broadcasts.detail", broadcast_id=broadcast_id))
-    audit("broadcast_cancel", f"broadcast:{broadcast.id}", {"status": before},
-          {"status": "cancelled", "withdrawn": withdrawn})
-    db().commit()
-    flash(text("c_broadcast_cancelled", n=withdrawn), "ok")
+        withdrawn = domain.cancel(unit(), current_user.actor, broadcast)
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(text("c_broadcast_cancelled", n=withdrawn), "ok")
     return redirect(url_for("broadcasts.detail", broadcast_id=broadcast_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from bot import reports as report_domain
+from domain.reports.categories import categories
 from console import stats
 from console.access import READ, allow, chosen_community, communities, grids
 from console.web import config, db, int_arg, now
@@ -31,7 +31,7 @@ def show():
     moment = now()
     figures = stats.dashboard(db(), community_id=community_id, grid_id=grid_id,
                               since=stats.since(period, moment), now=moment, tz=config().tz)
-    names = {c.code: c.name for c in report_domain.categories(config())}
+    names = {c.code: c.name for c in categories(config())}
     figures["by_category"] = {names.get(k, k): v for k, v in figures["by_category"].items()}
     return render_template("console/dashboard.html", figures=figures, period=period,
                            periods=stats.PERIODS, community_id=community_id, grid_id=grid_id,

@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Font
 
 from console import ledgers
 from console.access import READ, allow, chosen_community, communities, require_community
-from console.web import config, db, now
+from console.web import config, db, now, to_id
 from models import Community
 
 bp = Blueprint("exports", __name__, url_prefix="/console/exports")
@@ -30,8 +30,7 @@ def index():
 def download(kind: str, fmt: str):
     if kind not in ledgers.KINDS or fmt not in ("xlsx", "csv"):
         abort(404)
-    asked = request.args.get("community", "")
-    community_id = int(asked) if asked.isdigit() else chosen_community(None)
+    community_id = to_id(request.args.get("community")) or chosen_community(None)
     if community_id is None:
         abort(400)
     require_community(community_id)

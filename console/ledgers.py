@@ -10,10 +10,11 @@ from datetime import date, datetime, time, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import reports as report_domain
-from bot.config import Config
-from bot.texts import text
-from console.web import hours, mask_name
+from console.web import hours
+from core.config import Config
+from core.texts import text
+from domain.people import mask_name, person_name
+from domain.reports.categories import categories
 from models import (Meeting, MeetingStatus, Report, ReportEvent, Resident, ServiceRecord,
                     RecordStatus, Signup)
 from models.resident import mask_mobile
@@ -52,7 +53,7 @@ def _reports(session, config, community_id, start, end) -> list[list]:
             ReportEvent.report_id.in_([r.id for r in found]), ReportEvent.note.is_not(None))
             .order_by(ReportEvent.id)):
         results[event.report_id] = event.note  # the latest note: what was done
-    names = {c.code: c.name for c in report_domain.categories(config)}
+    names = {c.code: c.name for c in categories(config)}
     rows = []
     for n, report in enumerate(found, start=1):
         who = people.get(report.resident_id)
@@ -95,9 +96,9 @@ def _hours(session, config, community_id, start, end) -> list[list]:
         ServiceRecord.community_id == community_id, ServiceRecord.status == RecordStatus.APPROVED,
         ServiceRecord.service_date >= first, ServiceRecord.service_date < last)
         .order_by(ServiceRecord.service_date, ServiceRecord.id)).all()
-    beneficiaries = {r.id: r.name for r in session.scalars(select(Resident).where(
+    beneficiaries = {r.id: person_name(r) for r in session.scalars(select(Resident).where(
         Resident.id.in_([s.beneficiary_id for s, _ in found if s.beneficiary_id])))}
-    return [[n, f"{record.service_date:%Y-%m-%d}", volunteer.name or mask_mobile(volunteer.mobile) or "",
+    return [[n, f"{record.service_date:%Y-%m-%d}", person_name(volunteer),
              record.service_type,
              beneficiaries.get(record.beneficiary_id) or record.beneficiary_name or "",
              float(hours(record.minutes)), record.verifier or "", _local(config, record.verified_at)]

@@ -6,11 +6,15 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import meeting_admin, meetings as domain, reports
-from bot.texts import text
-from console.access import READ, WRITE, allow, audit, chosen_community, communities, grids, \
-    in_scope, require_community, scoped
-from console.web import config, db, now, paginate, parse_local
+from console.access import READ, WRITE, allow, chosen_community, communities, grids, in_scope, \
+    require_community, scoped
+from console.web import db, paginate, parse_local, to_id, unit
+from core.texts import text
+from domain import residents
+from domain.errors import Refused
+from domain.meetings import admin, signups
+from domain.people import person_name
+from domain.reports import queries
 from models import Meeting, MeetingStatus, MeetingType, Resident, Role, SignupStatus
 
 bp = Blueprint("meetings", __name__, url_prefix="/console/meetings")
@@ -43,23 +47,20 @@ def new():
     community_id = chosen_community(form.get("community"))
     require_community(community_id)
     try:
-        made = meeting_admin.create(
-            db(), community_id=community_id, type=_type(form.get("type")),
-            title=form.get("title", ""), place=form.get("place", ""),
+        made = admin.create(
+            unit(), current_user.actor, community_id=community_id, type=_type(form.get("type")),
+            title=form.get("title", "")[:100], place=form.get("place", "")[:200],
             online_url=form.get("online_url", "").strip()[:255] or None,
             starts_at=_time(form.get("starts_at")), ends_at=_time(form.get("ends_at")),
             capacity=_number(form.get("capacity")), reserved_seats=_number(form.get("reserved")),
             signup_deadline=parse_local(form.get("deadline")),
             audience=_audience(form, community_id), agenda=_agenda(form, community_id),
             terms=form.get("terms", "").strip()[:500] or None,
-            allow_proxy=bool(form.get("allow_proxy")), created_by=current_user.actor)
-    except domain.MeetingError as exc:
-        db().rollback()
-        flash(str(exc), "error")
+            allow_proxy=bool(form.get("allow_proxy")))
+    except Refused as refusal:
+        flash(refusal.message, "error")
         return render_template("console/meeting_form.html", types=list(MeetingType),
                                communities=communities(), grids=grids(), form=form), 400
-    audit("meeting_create", f"meeting:{made.id}", None, {"title": made.title})
-    db().commit()
     flash(text("c_meeting_created"), "ok")
     return redirect(url_for("meetings.detail", meeting_id=made.id))
 
@@ -71,41 +72,38 @@ def _type(raw: str | None) -> MeetingType:
 def _time(raw: str | None):
     moment = parse_local(raw)
     if moment is None:
-        raise domain.MeetingError("c_meeting_bad_time")
+        raise Refused("c_meeting_bad_time")
     return moment
 
 
 def _number(raw: str | None) -> int:
-    try:
-        value = int(raw or 0)
-    except ValueError:
-        raise domain.MeetingError("meeting_bad_capacity") from None
-    if value < 0:
-        raise domain.MeetingError("meeting_bad_capacity")
-    return value
+    value = (raw or "0").strip() or "0"
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        raise Refused("meeting_bad_capacity")
+    return int(value)
 
 
 def _audience(form, community_id: int) -> dict:
     kind = form.get("audience", "community")
     if kind == "grid":
-        grid_id = int(form.get("grid") or 0)
+        grid_id = to_id(form.get("grid"))
         if grid_id not in {g.id for g in grids(community_id)}:
-            raise domain.MeetingError("c_meeting_bad_audience")
+            raise Refused("c_meeting_bad_audience")
         return {"type": "grid", "id": grid_id}
     if kind == "role":
         if form.get("role") not in {r.value for r in Role}:
-            raise domain.MeetingError("c_meeting_bad_audience")
+            raise Refused("c_meeting_bad_audience")
         return {"type": "role", "role": form["role"], "id": community_id}
     return {"type": "community", "id": community_id}
 
 
 def _agenda(form, community_id: int) -> list[dict]:
-    items = [{"text": line.strip()[:200]} for line in form.get("agenda", "").splitlines()
+    items = [{"text": line.strip()[:200]} for line in form.get("agenda", "").splitlines()[:50]
              if line.strip()]
-    for code in form.get("reports", "").replace("，", ",").split(","):
-        report = reports.by_code(db(), code) if code.strip() else None
+    for code in form.get("reports", "").replace("，", ",").split(",")[:50]:
+        report = queries.by_code(db(), code) if code.strip() else None
         if code.strip() and (report is None or report.community_id != community_id):
-            raise domain.MeetingError("c_meeting_bad_report", code=code.strip()[:16])
+            raise Refused("c_meeting_bad_report", code=code.strip()[:16])
         if report is not None:
             items.append({"text": f"{report.code} {report.description[:40]}", "report_id": report.id})
     return items
@@ -115,12 +113,12 @@ def _agenda(form, community_id: int) -> list[dict]:
 @allow(*READ)
 def detail(meeting_id: int):
     meeting = _meeting(meeting_id)
-    people = domain.signups_of(db(), meeting, SignupStatus.CONFIRMED, SignupStatus.WAITLISTED,
+    people = signups.signups_of(db(), meeting, SignupStatus.CONFIRMED, SignupStatus.WAITLISTED,
                                SignupStatus.CANCELLED)
     residents = {r.id: r for r in db().scalars(select(Resident).where(
         Resident.id.in_([p.resident_id for p in people if p.resident_id])))}
     return render_template("console/meeting.html", meeting=meeting, people=people,
-                           residents=residents, seats_left=domain.seats_left(meeting))
+                           residents=residents, seats_left=signups.seats_left(meeting))
 
 
 @bp.get("/<int:meeting_id>/sheet")
@@ -128,44 +126,37 @@ def detail(meeting_id: int):
 def sheet(meeting_id: int):
     """The printable sign-in sheet: one line per confirmed person, with their check-in QR."""
     meeting = _meeting(meeting_id)
-    people = domain.signups_of(db(), meeting, SignupStatus.CONFIRMED)
+    people = signups.signups_of(db(), meeting, SignupStatus.CONFIRMED)
     residents = {r.id: r for r in db().scalars(select(Resident).where(
         Resident.id.in_([p.resident_id for p in people if p.resident_id])))}
     return render_template("console/meeting_sheet.html", meeting=meeting, people=people,
                            residents=residents)
 
 
-def _act(meeting_id: int, action: str, work, ok_key: str, **ok_values):
-    """Run one staff operation on the meeting; a refusal is shown, never half-applied."""
+def _act(meeting_id: int, work, ok_key: str):
+    """Run one staff use case on the meeting; a refusal is shown, never half-applied."""
     meeting = _meeting(meeting_id)
-    before = {"status": meeting.status.value, "starts_at": meeting.starts_at.isoformat(),
-              "place": meeting.place, "capacity": meeting.capacity}
     try:
         result = work(meeting)
-    except domain.MeetingError as exc:
-        db().rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("meetings.detail", meeting_id=meeting_id))
-    audit(f"meeting_{action}", f"meeting:{meeting.id}", before,
-          {"status": meeting.status.value, "starts_at": meeting.starts_at.isoformat(),
-           "place": meeting.place, "capacity": meeting.capacity, "result": result})
-    db().commit()
-    flash(text(ok_key, result=result, **ok_values), "ok")
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(text(ok_key, result=result), "ok")
     return redirect(url_for("meetings.detail", meeting_id=meeting_id))
 
 
 @bp.post("/<int:meeting_id>/publish")
 @allow(*WRITE)
 def publish(meeting_id: int):
-    return _act(meeting_id, "publish",
-                lambda m: meeting_admin.publish(db(), config(), m, now()), "c_meeting_published")
+    return _act(meeting_id, lambda m: admin.publish(unit(), current_user.actor, m),
+                "c_meeting_published")
 
 
 @bp.post("/<int:meeting_id>/cancel")
 @allow(*WRITE)
 def cancel(meeting_id: int):
-    return _act(meeting_id, "cancel",
-                lambda m: meeting_admin.cancel(db(), config(), m, now()), "c_meeting_cancelled")
+    return _act(meeting_id, lambda m: admin.cancel(unit(), current_user.actor, m),
+                "c_meeting_cancelled")
 
 
 @bp.post("/<int:meeting_id>/edit")
@@ -174,35 +165,28 @@ def edit(meeting_id: int):
     form = request.form
 
     def work(meeting: Meeting):
-        if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.CLOSED):
-            raise domain.MeetingError("meeting_not_open")
-        meeting_admin.edit(db(), config(), meeting, now(), starts_at=parse_local(form.get("starts_at")),
-                           ends_at=parse_local(form.get("ends_at")), place=form.get("place", "").strip())
-        moved = []
-        if form.get("capacity", "").strip() != "" and _number(form["capacity"]) != meeting.capacity:
-            moved = meeting_admin.set_capacity(db(), config(), meeting, _number(form["capacity"]), now())
-        return len(moved)
-    return _act(meeting_id, "edit", work, "c_meeting_edited")
+        capacity = _number(form["capacity"]) if form.get("capacity", "").strip() else None
+        return admin.edit(unit(), current_user.actor, meeting,
+                          starts_at=parse_local(form.get("starts_at")),
+                          ends_at=parse_local(form.get("ends_at")),
+                          place=form.get("place", "").strip()[:128], capacity=capacity)
+    return _act(meeting_id, work, "c_meeting_edited")
 
 
 @bp.post("/<int:meeting_id>/checkin")
 @allow(*WRITE)
 def checkin(meeting_id: int):
     code = request.form.get("code", "").strip()[:8]
-    return _act(meeting_id, "checkin",
-                lambda m: _name(meeting_admin.check_in(db(), m, code, now())), "c_checked_in")
+    return _act(meeting_id, lambda m: _name(admin.check_in(unit(), current_user.actor, m, code)),
+                "c_checked_in")
 
 
 @bp.post("/<int:meeting_id>/walk-in")
 @allow(*WRITE)
 def walk_in(meeting_id: int):
     name = request.form.get("name", "").strip()[:32]
-
-    def work(meeting: Meeting):
-        if not name:
-            raise domain.MeetingError("c_name_required")
-        return _name(meeting_admin.walk_in(db(), meeting, name, current_user.actor, now()))
-    return _act(meeting_id, "walk_in", work, "c_walked_in")
+    return _act(meeting_id, lambda m: _name(admin.walk_in(unit(), current_user.actor, m, name)),
+                "c_walked_in")
 
 
 @bp.post("/<int:meeting_id>/proxy")
@@ -212,15 +196,12 @@ def proxy(meeting_id: int):
     mobile, name = request.form.get("mobile", "").strip()[:11], request.form.get("name", "").strip()[:32]
 
     def work(meeting: Meeting):
-        resident = db().scalar(select(Resident).where(Resident.mobile == mobile,
-                                                      Resident.community_id == meeting.community_id))
+        resident = residents.by_mobile(unit(), mobile, meeting.community_id)
         if resident is None:
-            raise domain.MeetingError("c_resident_unknown")
-        signup = domain.sign_up(db(), config(), meeting.id, resident, now(),
-                                proxy_name=name or None, waitlist=True,
-                                registered_by=current_user.actor)
+            raise Refused("c_resident_unknown")
+        signup = admin.proxy_signup(unit(), current_user.actor, meeting, resident, name or None)
         return f"{signup.checkin_code}（{text('signup_status_' + signup.status.value)}）"
-    return _act(meeting_id, "proxy_signup", work, "c_proxy_done")
+    return _act(meeting_id, work, "c_proxy_done")
 
 
 @bp.post("/<int:meeting_id>/close")
@@ -228,26 +209,22 @@ def proxy(meeting_id: int):
 def close(meeting_id: int):
     form = request.form
     decisions = []
-    for line in form.get("decisions", "").splitlines():
+    for line in form.get("decisions", "").splitlines()[:50]:
         if line.strip():
             what, _, owner = line.replace("｜", "|").partition("|")
             decisions.append({"text": what.strip()[:200], "owner": owner.strip()[:32]})
     count = form.get("attendees", "").strip()
 
     def work(meeting: Meeting):
-        if count and not count.isdigit():
-            raise domain.MeetingError("c_bad_attendees")
-        meeting_admin.close(db(), config(), meeting, minutes=form.get("minutes", "")[:5000],
-                            decisions=decisions, now=now(),
-                            attendee_count=int(count) if count else None)
-        return meeting.attendee_count
-    return _act(meeting_id, "close", work, "c_meeting_closed")
+        if count and not (count.isascii() and count.isdigit() and len(count) <= 6):
+            raise Refused("c_bad_attendees")
+        return admin.close(unit(), current_user.actor, meeting, minutes=form.get("minutes", "")[:5000],
+                           decisions=decisions, attendee_count=int(count) if count else None)
+    return _act(meeting_id, work, "c_meeting_closed")
 
 
 def _name(signup) -> str:
     if signup.proxy_name:
         return signup.proxy_name
     resident = db().get(Resident, signup.resident_id) if signup.resident_id else None
-    return (resident.name if resident else None) or signup.checkin_code
-
-
+    return person_name(resident) if resident else signup.checkin_code

@@ -9,20 +9,23 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from bot import reports as domain
-from bot.texts import text
-from console.access import EVERYONE, REPORT_WORK, WRITE, allow, audit, chosen_community, \
-    communities, grids, scoped
-from console.web import config, db, get_or_404, int_arg, now, paginate
-from models import Community, Report, ReportPhoto, Status, Tier
-from models.report import OPEN_STATUSES
+from console.access import EVERYONE, REPORT_WORK, WRITE, allow, chosen_community, communities, \
+    grids, scoped
+from console.web import config, db, get_or_404, int_arg, now, paginate, unit
+from core.media import SAFE_IMAGE_TYPES
+from core.texts import text
+from domain.errors import Refused
+from domain.reports import lifecycle, places, queries
+from domain.reports.categories import categories, category
+from domain.reports.routing import assignees
+from models import OPEN_STATUSES, Community, Report, ReportPhoto, Resident, Status, Tier
 
 bp = Blueprint("reports", __name__, url_prefix="/console/reports")
 MAX_NOTE = 500
 
 
 def _report(code: str) -> Report:
-    report = domain.by_code(db(), code[:16])
+    report = queries.by_code(db(), code[:16])
     if report is None or not current_user.sees_report(report):
         abort(404)
     return report
@@ -58,7 +61,7 @@ def index():
     rows, page = paginate(query.order_by(Report.id.desc()))
     return render_template("console/reports.html", rows=rows, page=page, status=status,
                            communities=communities(), grids=grids(community_id),
-                           categories=domain.categories(config()), now=now())
+                           categories=categories(config()), now=now())
 
 
 @bp.get("/<code>")
@@ -66,11 +69,12 @@ def index():
 def detail(code: str):
     report = _report(code)
     community = db().get(Community, report.community_id)
-    targets = domain.assignees(db(), report.community_id)
+    targets = assignees(db(), report.community_id)
     original = db().get(Report, report.duplicate_of_id) if report.duplicate_of_id else None
+    reporter = db().get(Resident, report.resident_id) if report.resident_id else None
     return render_template("console/report.html", report=report, community=community,
                            targets=targets, original=original, grids={g.id: g for g in grids()},
-                           category=domain.category(config(), report.category),
+                           category=category(config(), report.category), reporter=reporter,
                            position=_position(report, community),
                            templates=_templates(), open=report.status in OPEN_STATUSES)
 
@@ -80,9 +84,9 @@ def _position(report: Report, community: Community) -> dict | None:
     if report.lat is None or community.center_lat is None:
         return None
     radius = community.radius_m or 1000
-    dx = domain.distance_m(community.center_lat, community.center_lng,
+    dx = places.distance_m(community.center_lat, community.center_lng,
                            community.center_lat, report.lng) * (1 if report.lng >= community.center_lng else -1)
-    dy = domain.distance_m(community.center_lat, community.center_lng,
+    dy = places.distance_m(community.center_lat, community.center_lng,
                            report.lat, community.center_lng) * (1 if report.lat >= community.center_lat else -1)
     clamp = lambda v: max(-1.0, min(1.0, v / radius))  # noqa: E731
     return {"x": round(100 + 90 * clamp(dx), 1), "y": round(100 - 90 * clamp(dy), 1),
@@ -99,10 +103,10 @@ def _templates() -> dict[str, list[str]]:
 def photo(photo_id: int):
     row = get_or_404(ReportPhoto, photo_id)
     _report(db().get(Report, row.report_id).code)
-    if not row.stored_path or row.content_type not in domain.SAFE_IMAGE_TYPES:
+    if not row.stored_path or row.content_type not in SAFE_IMAGE_TYPES:
         abort(404)
     path = Path(row.stored_path).resolve()
-    if domain.media_dir(config()).resolve() not in path.parents or not path.is_file():
+    if config().storage.media_path.resolve() not in path.parents or not path.is_file():
         abort(404)
     response = send_file(path, mimetype=row.content_type, max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -110,15 +114,14 @@ def photo(photo_id: int):
     return response
 
 
-def _done(report: Report, message_key: str, **values):
-    db().commit()
-    flash(text(message_key, code=report.code, **values), "ok")
-    return redirect(url_for("reports.detail", code=report.code))
-
-
-def _refuse(report: Report, key: str = "c_report_bad_state"):
-    db().rollback()
-    flash(text(key, code=report.code, status=text(f"status_{report.status.value}")), "error")
+def _run(report: Report, work, ok_key: str = "c_report_done", **values):
+    """One use case on the report; a refusal is shown, and nothing of it was written."""
+    try:
+        work()
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(text(ok_key, code=report.code, **values), "ok")
     return redirect(url_for("reports.detail", code=report.code))
 
 
@@ -126,60 +129,38 @@ def _note() -> str:
     return request.form.get("note", "").strip()[:MAX_NOTE]
 
 
-def _actor() -> str:
-    return current_user.display_name or current_user.username
+def _actor():
+    return current_user.actor
 
 
 @bp.post("/<code>/accept")
 @allow(*REPORT_WORK)
 def accept(code: str):
     report = _report(code)
-    try:
-        domain.transition(db(), report, Status.ACCEPTED, actor=_actor(), note=_note() or None,
-                          now=now())
-    except domain.ReportError:
-        return _refuse(report)
-    report.escalation = 0
-    audit("report_accept", f"report:{report.code}", {"status": "submitted"}, {"status": "accepted"})
-    return _done(report, "c_report_done")
+    return _run(report, lambda: lifecycle.accept(unit(), _actor(), report, _note() or None))
 
 
 @bp.post("/<code>/update")
 @allow(*REPORT_WORK)
 def update(code: str):
     """A progress note; a new or accepted report moves to in progress."""
-    report, note = _report(code), _note()
-    if not note:
-        return _refuse(report, "c_note_required")
-    before = report.status.value
-    try:
-        if report.status in (Status.SUBMITTED, Status.ACCEPTED):
-            domain.transition(db(), report, Status.IN_PROGRESS, actor=_actor(), note=note, now=now())
-        else:
-            domain.add_note(db(), report, actor=_actor(), note=note, now=now())
-    except domain.ReportError:
-        return _refuse(report)
-    audit("report_update", f"report:{report.code}", {"status": before},
-          {"status": report.status.value}, note)
-    return _done(report, "c_report_done")
+    report = _report(code)
+    return _run(report, lambda: lifecycle.progress(unit(), _actor(), report, _note()))
+
+
+FINISH = {"resolved": Status.RESOLVED, "rejected": Status.REJECTED, "referred": Status.REFERRED}
 
 
 @bp.post("/<code>/finish")
 @allow(*REPORT_WORK)
 def finish(code: str):
     """Resolve, reject or refer, with the note the reporter will read."""
-    report, note = _report(code), _note()
-    to = {"resolved": Status.RESOLVED, "rejected": Status.REJECTED,
-          "referred": Status.REFERRED}.get(request.form.get("to", ""))
-    if to is None or not note:
-        return _refuse(report, "c_note_required")
-    before = report.status.value
-    try:
-        domain.transition(db(), report, to, actor=_actor(), note=note, now=now())
-    except domain.ReportError:
-        return _refuse(report)
-    audit(f"report_{to.value}", f"report:{report.code}", {"status": before}, {"status": to.value}, note)
-    return _done(report, "c_report_done")
+    report = _report(code)
+    to = FINISH.get(request.form.get("to", ""))
+    if to is None:
+        flash(text("c_bad_request"), "error")
+        return redirect(url_for("reports.detail", code=report.code))
+    return _run(report, lambda: lifecycle.finish(unit(), _actor(), report, to, _note()))
 
 
 @bp.post("/<code>/assign")
@@ -188,22 +169,16 @@ def assign(code: str):
     report = _report(code)
     wanted = request.form.get("target", "")
     if wanted == "staff":
-        _, _, title = domain.route(db(), report.community_id, None)
-        target = (None, None, title)
+        target = lifecycle.to_community_staff(unit(), report)
     else:
-        target = next((t for t in domain.assignees(db(), report.community_id)
+        target = next((t for t in assignees(db(), report.community_id)
                        if f"{t[0]}:{t[1]}" == wanted), None)
     if target is None:
-        return _refuse(report, "c_assign_unknown")
-    before = {"grid_id": report.grid_id, "assignee": report.assignee_title}
-    try:
-        domain.assign(db(), config(), report, grid_id=target[0], assignee_id=target[1],
-                      title=target[2], actor=_actor(), now=now())
-    except domain.ReportError:
-        return _refuse(report)
-    audit("report_assign", f"report:{report.code}", before,
-          {"grid_id": report.grid_id, "assignee": report.assignee_title})
-    return _done(report, "c_report_assigned", title=target[2])
+        flash(text("c_assign_unknown"), "error")
+        return redirect(url_for("reports.detail", code=report.code))
+    return _run(report, lambda: lifecycle.assign(unit(), _actor(), report, grid_id=target[0],
+                                                 assignee_id=target[1], title=target[2]),
+                "c_report_assigned", title=target[2])
 
 
 @bp.post("/<code>/tier")
@@ -211,26 +186,28 @@ def assign(code: str):
 def tier(code: str):
     report = _report(code)
     if request.form.get("tier") not in Tier.__members__.values():
-        return _refuse(report, "c_bad_tier")
-    before = report.tier.value
-    domain.retier(db(), report, Tier(request.form["tier"]), actor=_actor(), now=now())
-    audit("report_tier", f"report:{report.code}", {"tier": before}, {"tier": report.tier.value})
-    return _done(report, "c_report_done")
+        flash(text("c_bad_tier"), "error")
+        return redirect(url_for("reports.detail", code=report.code))
+    return _run(report, lambda: lifecycle.retier(unit(), _actor(), report, Tier(request.form["tier"])))
+
+
+@bp.post("/<code>/publish")
+@allow(*WRITE)
+def publish(code: str):
+    """Staff approve (or withdraw) showing the description and photos in the public feed."""
+    report = _report(code)
+    shown = request.form.get("published") == "1"
+    return _run(report, lambda: lifecycle.set_published(unit(), _actor(), report, shown))
 
 
 @bp.post("/<code>/merge")
 @allow(*REPORT_WORK)
 def merge(code: str):
     report = _report(code)
-    original = domain.by_code(db(), request.form.get("original", "")[:16])
+    original = queries.by_code(db(), request.form.get("original", "")[:16])
     if original is None or original.id == report.id or not current_user.sees_report(original) \
             or original.community_id != report.community_id:
-        return _refuse(report, "c_merge_unknown")
-    before = report.status.value
-    try:
-        domain.merge(db(), report, original, actor=_actor(), now=now())
-    except domain.ReportError:
-        return _refuse(report)
-    audit("report_merge", f"report:{report.code}", {"status": before},
-          {"status": "duplicate", "duplicate_of": original.code})
-    return _done(report, "c_report_merged", original=original.code)
+        flash(text("c_merge_unknown"), "error")
+        return redirect(url_for("reports.detail", code=report.code))
+    return _run(report, lambda: lifecycle.merge(unit(), _actor(), report, original),
+                "c_report_merged", original=original.code)

@@ -5,14 +5,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from bot.texts import text
-from console.access import WRITE, allow, audit, chosen_community, communities, in_scope, scoped
-from console.web import db, paginate
-from models import Account, Report, Resident, ResidentRole, Role, ServiceRecord
+from console.access import WRITE, allow, chosen_community, communities, in_scope, scoped
+from console.web import db, paginate, unit
+from core.texts import text
+from domain import residents
+from domain.errors import Refused
+from models import Account, Report, Resident, Role, ServiceRecord
 
 bp = Blueprint("residents", __name__, url_prefix="/console/residents")
-# Roles staff grant here; grid worker, staff and admin come with a linked console account.
-GRANTABLE = (Role.VOLUNTEER, Role.BUILDING_HEAD)
 
 
 @bp.get("")
@@ -48,27 +48,39 @@ def detail(resident_id: int):
     services = db().scalar(select(func.count()).select_from(ServiceRecord)
                            .where(ServiceRecord.volunteer_id == resident.id)) or 0
     return render_template("console/resident.html", resident=resident, reports=reports,
-                           account=account, services=services, grantable=GRANTABLE)
+                           account=account, services=services, grantable=residents.GRANTABLE)
+
+
+def _run(resident_id: int, work):
+    try:
+        work()
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(text("c_saved"), "ok")
+    return redirect(url_for("residents.detail", resident_id=resident_id))
 
 
 @bp.post("/<int:resident_id>/roles")
 @allow(*WRITE)
 def roles(resident_id: int):
+    """Grant or take back volunteer / building head (grid worker and staff come with a console
+    account)."""
     resident = _resident(resident_id)
     wanted = request.form.get("role", "")
-    if wanted not in {r.value for r in GRANTABLE} or resident.anonymised_at is not None:
-        flash(text("c_role_refused"), "error")
-        return redirect(url_for("residents.detail", resident_id=resident_id))
-    role, before = Role(wanted), sorted(r.value for r in resident.role_set)
-    held = next((r for r in resident.roles if r.role is role), None)
-    if request.form.get("grant"):
-        if held is None:
-            resident.roles.append(ResidentRole(role=role, granted_by=current_user.actor))
-    elif held is not None:
-        resident.roles.remove(held)
-    db().flush()
-    audit("resident_roles", f"resident:{resident.id}", {"roles": before},
-          {"roles": sorted(r.value for r in resident.role_set)})
-    db().commit()
-    flash(text("c_saved"), "ok")
-    return redirect(url_for("residents.detail", resident_id=resident_id))
+
+    def work():
+        if wanted not in {r.value for r in residents.GRANTABLE}:
+            raise Refused("c_role_refused")
+        residents.set_role(unit(), current_user.actor, resident, Role(wanted),
+                           bool(request.form.get("grant")))
+    return _run(resident_id, work)
+
+
+@bp.post("/<int:resident_id>/name")
+@allow(*WRITE)
+def rename(resident_id: int):
+    """Staff correct how a resident is named."""
+    resident = _resident(resident_id)
+    return _run(resident_id, lambda: residents.staff_rename(
+        unit(), current_user.actor, resident, request.form.get("name", "")[:40]))

@@ -7,9 +7,9 @@ from statistics import mean
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import outbox
-from models import Meeting, MeetingStatus, RecordStatus, Report, ServiceRecord, Signup, Status
-from models.report import OPEN_STATUSES
+from core import outbox
+from models import (OPEN_STATUSES, Meeting, MeetingStatus, RecordStatus, Report, ServiceRecord, Signup,
+                    Status)
 
 
 def _hours(pairs) -> float | None:

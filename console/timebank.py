@@ -6,12 +6,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import timebank as tb
-from bot.texts import text
-from bot.timebank_input import parse_duration, parse_signed_duration
-from console.access import READ, WRITE, allow, audit, chosen_community, communities, \
-    in_scope, require_community
-from console.web import config, db, get_or_404, now
+from console.access import READ, WRITE, allow, chosen_community, communities, in_scope, \
+    require_community
+from console.web import config, db, get_or_404, to_id, unit
+from core.texts import text
+from domain import residents
+from domain.errors import Refused
+from domain.timebank import exchange, records
+from domain.timebank.input import parse_duration, parse_signed_duration
 from models import (Account, ApplicationStatus, Community, LedgerEntry, RecordStatus, Redemption,
                     RedemptionStatus, Resident, ServiceRecord, VolunteerApplication)
 
@@ -31,7 +33,7 @@ def _community() -> int:
 @allow(*READ)
 def index():
     community_id = _community()
-    records = db().execute(select(ServiceRecord, Resident).join(
+    pending = db().execute(select(ServiceRecord, Resident).join(
         Resident, Resident.id == ServiceRecord.volunteer_id).where(
         ServiceRecord.community_id == community_id, ServiceRecord.status == RecordStatus.PENDING)
         .order_by(ServiceRecord.id).limit(LIST)).all()
@@ -47,23 +49,28 @@ def index():
                             .order_by(Account.balance.desc()).limit(LIST)).all()
     pool = db().scalar(select(Account).where(Account.community_id == community_id,
                                              Account.owner_id.is_(None)))
-    return render_template("console/timebank.html", records=records, applications=applications,
+    return render_template("console/timebank.html", records=pending, applications=applications,
                            redemptions=redemptions, balances=balances, pool=pool,
                            community=db().get(Community, community_id), communities=communities())
+
+
+def _run(work, back, ok=lambda result: text("c_saved")):
+    """One use case; a refusal is shown and nothing of it was written."""
+    try:
+        result = work()
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(ok(result), "ok")
+    return back
 
 
 def _back(community_id: int):
     return redirect(url_for("timebank.index", community=community_id))
 
 
-def _refused(exc: tb.TimebankError, back):
-    db().rollback()
-    flash(str(exc), "error")
-    return back
-
-
 def _ids() -> list[int]:
-    return [int(i) for i in request.form.getlist("ids") if i.isdigit()][:LIST]
+    return [i for i in (to_id(raw) for raw in request.form.getlist("ids")[:LIST]) if i]
 
 
 @bp.post("/records")
@@ -71,24 +78,12 @@ def _ids() -> list[int]:
 def decide_records():
     """Approve or reject the ticked service records (bulk)."""
     community_id = _community()
-    approve, reason = request.form.get("decision") == "approve", request.form.get("reason", "").strip()
-    if not approve and not reason:
-        flash(text("c_reason_required"), "error")
-        return _back(community_id)
-    done = []
-    for record in db().scalars(select(ServiceRecord).where(
-            ServiceRecord.id.in_(_ids()), ServiceRecord.community_id == community_id,
-            ServiceRecord.status == RecordStatus.PENDING)):
-        if approve:
-            tb.approve(db(), config(), record, current_user.actor, now())
-        else:
-            tb.reject(db(), record, current_user.actor, reason, now())
-        done.append(record.id)
-    audit("timebank_bulk_" + ("approve" if approve else "reject"), f"community:{community_id}",
-          {"status": "pending"}, {"records": done}, reason or None)
-    db().commit()
-    flash(text("c_records_done", n=len(done)), "ok" if done else "error")
-    return _back(community_id)
+    reason = request.form.get("reason", "").strip()[:200]
+    if request.form.get("decision") == "approve":
+        work = lambda: records.approve_many(unit(), current_user.actor, community_id, _ids())  # noqa: E731
+    else:
+        work = lambda: records.reject_many(unit(), current_user.actor, community_id, _ids(), reason)  # noqa: E731
+    return _run(work, _back(community_id), lambda done: text("c_records_done", n=len(done)))
 
 
 @bp.post("/applications/<int:application_id>")
@@ -97,19 +92,10 @@ def decide_application(application_id: int):
     application = get_or_404(VolunteerApplication, application_id)
     owner = db().get(Resident, application.resident_id)
     require_community(owner.community_id)
-    approve, reason = request.form.get("decision") == "approve", request.form.get("reason", "").strip()
-    if not approve and not reason:
-        flash(text("c_reason_required"), "error")
-        return _back(owner.community_id)
-    try:
-        tb.decide_application(db(), application, approve, current_user.actor, now(), reason)
-    except tb.TimebankError as exc:
-        return _refused(exc, _back(owner.community_id))
-    audit("volunteer_" + ("approve" if approve else "decline"), f"application:{application.id}",
-          {"status": "pending"}, {"status": application.status.value}, reason or None)
-    db().commit()
-    flash(text("c_saved"), "ok")
-    return _back(owner.community_id)
+    approve = request.form.get("decision") == "approve"
+    return _run(lambda: records.decide_application(
+        unit(), current_user.actor, application, approve, request.form.get("reason", "")[:200]),
+        _back(owner.community_id))
 
 
 @bp.post("/redemptions/<int:redemption_id>")
@@ -117,15 +103,8 @@ def decide_application(application_id: int):
 def settle(redemption_id: int):
     redemption = in_scope(Redemption, redemption_id)
     fulfil = request.form.get("decision") == "fulfil"
-    try:
-        tb.settle_redemption(db(), redemption, fulfil, current_user.actor, now())
-    except tb.TimebankError as exc:
-        return _refused(exc, _back(redemption.community_id))
-    audit("redemption_" + ("fulfil" if fulfil else "cancel"), f"redemption:{redemption.id}",
-          {"status": "held"}, {"status": redemption.status.value})
-    db().commit()
-    flash(text("c_saved"), "ok")
-    return _back(redemption.community_id)
+    return _run(lambda: exchange.settle_redemption(unit(), current_user.actor, redemption, fulfil),
+                _back(redemption.community_id))
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -144,19 +123,14 @@ def adjust(account_id: int):
     account = in_scope(Account, account_id)
     if account.owner_id is None:
         abort(404)
-    reason = request.form.get("reason", "").strip()
-    try:
+    reason = request.form.get("reason", "").strip()[:200]
+
+    def work():
         if not reason:
-            raise tb.TimebankError("c_reason_required")
+            raise Refused("c_reason_required")
         minutes = parse_signed_duration(request.form.get("hours", ""), config())
-        before = tb.adjust(db(), account, minutes, current_user.actor, reason)
-    except tb.TimebankError as exc:
-        return _refused(exc, redirect(url_for("timebank.ledger", account_id=account_id)))
-    audit("timebank_adjust", f"account:{account.id}", {"balance": before},
-          {"balance": before + minutes}, reason[:200])
-    db().commit()
-    flash(text("c_saved"), "ok")
-    return redirect(url_for("timebank.ledger", account_id=account_id))
+        return exchange.adjust(unit(), current_user.actor, account, minutes, reason)
+    return _run(work, redirect(url_for("timebank.ledger", account_id=account_id)))
 
 
 @bp.post("/pool/grant")
@@ -164,17 +138,11 @@ def adjust(account_id: int):
 def grant():
     """From the community pool to an elder in need, found by registered mobile number."""
     community_id = _community()
-    mobile = request.form.get("mobile", "").strip()[:11]
-    elder = db().scalar(select(Resident).where(Resident.mobile == mobile,
-                                               Resident.community_id == community_id))
-    try:
+
+    def work():
+        elder = residents.by_mobile(unit(), request.form.get("mobile", "").strip()[:11], community_id)
         if elder is None:
-            raise tb.TimebankError("c_resident_unknown")
+            raise Refused("c_resident_unknown")
         minutes = parse_duration(request.form.get("hours", ""), config(), daily_limit=False)
-        tb.grant(db(), elder, minutes, current_user.actor, now())
-    except tb.TimebankError as exc:
-        return _refused(exc, _back(community_id))
-    audit("timebank_grant", f"resident:{elder.id}", None, {"minutes": minutes})
-    db().commit()
-    flash(text("c_saved"), "ok")
-    return _back(community_id)
+        exchange.grant(unit(), current_user.actor, elder, minutes)
+    return _run(work, _back(community_id))

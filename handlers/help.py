@@ -11,8 +11,9 @@ import logging
 from bot.context import Context, Reply
 from bot.inbound import Incoming
 from bot.router import Router
+from domain import residents
 
-router = Router()
+router = Router("help")
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +53,5 @@ def menu_link_opened(ctx: Context, msg: Incoming) -> None:
 
 
 def remember_location(ctx: Context, msg: Incoming) -> None:
-    if ctx.resident is not None and msg.lat is not None and msg.lng is not None:
-        ctx.resident.last_lat, ctx.resident.last_lng = msg.lat, msg.lng
-        ctx.resident.last_location_at = ctx.now
+    if ctx.resident is not None and msg.has_location:
+        residents.remember_location(ctx.uow, ctx.resident, msg.lat, msg.lng)

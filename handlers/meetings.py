@@ -1,32 +1,45 @@
 """Residents and meetings by chat: browse (议事会/活动), 报名, 取消报名, 我的报名;
 staff check people in with 签到 <code>.
 
-Conversations: `meetings` (BROWSE: 更多 pages on, anything else starts afresh)
+Conversations: `meetings` (BROWSE: 更多 pages on, anything else is handled afresh)
 and `signup` (CONFIRM: 1 signs up or joins the waitlist, 2 drops it).
 """
 from __future__ import annotations
 
+import enum
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot import meeting_admin, meetings
-from bot.context import Context, Reply
-from bot.conversation import Flow
-from bot.inbound import Incoming, normalise
+from bot.context import AGAIN, Context, Reply
+from bot.conversation import Flow, done, reask, start
+from bot.inbound import Incoming
 from bot.router import Router
-from bot.texts import text
-from handlers.registration import start_registration
-from models import Meeting, MeetingStatus, Role, Signup, SignupStatus
+from core.numbers import to_int
+from core.texts import text, vocab
+from core.words import normalise
+from domain.errors import Refused
+from domain.meetings import admin, signups
+from handlers.registration import registered_first
+from domain.people import person_name
+from models import Meeting, MeetingStatus, Resident, Signup, SignupStatus
 
-router = Router()
+router = Router("meetings")
 PAGE = 5
-BROWSE, CONFIRM = "browse", "confirm"
+NUMBER_AND_NAME = r"([0-9]{1,3}|[一二两三四五六七八九十]{1,3})(\s+.{1,32})?"
+
+
+class BrowseStep(enum.StrEnum):
+    BROWSE = "browse"
+
+
+class SignupStep(enum.StrEnum):
+    CONFIRM = "confirm"
 
 
 def _page(ctx: Context, page: int) -> Reply:
     # One more than the page shows tells whether there is a next page.
-    found = meetings.upcoming(ctx.session, ctx.resident, ctx.now, want=page * PAGE + 1)
+    found = signups.upcoming(ctx.session, ctx.resident, ctx.now, want=page * PAGE + 1)
     if not found:
         ctx.conversation.clear()
         return ctx.reply("meetings_none")
@@ -35,13 +48,13 @@ def _page(ctx: Context, page: int) -> Reply:
         return ctx.reply("meetings_no_more")
     lines = []
     for n, m in enumerate(shown, start=(page - 1) * PAGE + 1):
-        seats = meetings.seats_left(m)
+        seats = signups.seats_left(m)
         left = "" if seats is None else (text("meeting_seats_full") if m.confirmed_count >= seats
                                          else text("meeting_seats_left", left=seats - m.confirmed_count))
         lines.append(text("meeting_line", n=n, title=m.title, place=m.place, seats=left,
-                          when=meetings.local(ctx.config, m.starts_at)))
+                          when=signups.local(ctx.config, m.starts_at)))
     more = text("meetings_more") if len(found) > page * PAGE else ""
-    ctx.conversation.start("meetings", BROWSE, page=page)
+    ctx.conversation.start("meetings", BrowseStep.BROWSE, page=page)
     return ctx.reply("meetings_list", page=page, items="\n".join(lines), more=more)
 
 
@@ -49,7 +62,7 @@ def _page(ctx: Context, page: int) -> Reply:
 def list_meetings(ctx: Context, msg: Incoming) -> Reply:
     """Upcoming meetings open to this resident, 5 a page, numbered."""
     if ctx.resident.community_id is None:
-        return start_registration(ctx, text("welcome"))
+        return registered_first(ctx)
     return _page(ctx, 1)
 
 
@@ -58,42 +71,42 @@ def list_keyword(ctx: Context, msg: Incoming, _args: str) -> Reply:
     return list_meetings(ctx, msg)
 
 
-def step_browse(ctx: Context, msg: Incoming) -> Reply | None:
+def step_browse(ctx: Context, msg: Incoming):
     """更多 shows the next page; anything else leaves the list and is handled afresh."""
-    if normalise(msg.text or "") in ("更多", "下一页"):
+    if normalise(msg.text or "") in vocab.MORE:
         return _page(ctx, ctx.conversation.data.get("page", 1) + 1)
-    ctx.conversation.clear()
-    return ctx.router.dispatch(ctx, msg)
+    return AGAIN
 
 
 def _nth(ctx: Context, args: str) -> tuple[Meeting | None, str, Reply | None]:
     """The meeting numbered `n` on the resident's list, and the rest of the words."""
     parts = args.split(maxsplit=1)
-    if not parts or not parts[0].isdigit():
+    n = to_int(parts[0], max_value=signups.MAX_LISTED) if parts else None
+    if n is None or n < 1:
         return None, "", ctx.reply("ask_signup_number")
-    n = int(parts[0])
-    found = meetings.upcoming(ctx.session, ctx.resident, ctx.now, want=n)
+    found = signups.upcoming(ctx.session, ctx.resident, ctx.now, want=n)
     if not 1 <= n <= len(found):
         return None, "", ctx.reply("meeting_not_on_list", n=n)
-    return found[n - 1], parts[1].strip() if len(parts) > 1 else "", None
+    return found[n - 1], parts[1].strip()[:32] if len(parts) > 1 else "", None
 
 
-@router.keyword("报名", args=True)
+@router.keyword("报名", args=NUMBER_AND_NAME)
 def sign_up(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Asks to confirm (or to join the waitlist when full); '报名 1 张阿姨' signs up family."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
     meeting, proxy, problem = _nth(ctx, args)
     if problem:
         return problem
     try:
-        meetings.check_open(ctx.session, ctx.config, meeting, ctx.resident, ctx.now)
-        meetings.refuse_twice(ctx.session, meeting, ctx.resident, proxy[:32] or None)
-    except meetings.MeetingError as exc:
-        return Reply(str(exc))
-    seats = meetings.seats_left(meeting)
+        signups.check_open(ctx.session, ctx.config, meeting, ctx.resident, ctx.now)
+        signups.refuse_twice(ctx.session, meeting, ctx.resident, proxy or None)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    seats = signups.seats_left(meeting)
     full = seats is not None and meeting.confirmed_count >= seats
-    ctx.conversation.start("signup", CONFIRM, meeting=meeting.id, proxy=proxy[:32] or None,
-                           waitlist=full)
-    return Reply(ask_confirm(ctx))
+    return start(ctx, "signup", SignupStep.CONFIRM, meeting=meeting.id, proxy=proxy or None,
+                 waitlist=full)
 
 
 def ask_confirm(ctx: Context) -> str:
@@ -103,34 +116,32 @@ def ask_confirm(ctx: Context) -> str:
         return text("confirm_waitlist", title=meeting.title)
     who = text("signup_for", name=data["proxy"]) if data.get("proxy") else ""
     return text("confirm_signup", title=meeting.title, who=who,
-                when_where=meetings.when_where(ctx.config, meeting))
+                when_where=signups.when_where(ctx.config, meeting))
 
 
 def step_confirm(ctx: Context, msg: Incoming) -> Reply:
     """1 signs up (or joins the waitlist); 2 drops it."""
     answer = normalise(msg.text or "")
     data = ctx.conversation.data
-    if answer == "2":
-        ctx.conversation.clear()
-        return ctx.reply("signup_dropped")
-    if answer != "1":
-        return Reply(text("reply_one_or_two") + "\n" + ask_confirm(ctx))
+    if answer in vocab.DECLINE:
+        return done(ctx, "signup_dropped")
+    if answer not in vocab.CONFIRM:
+        return reask(ctx, "reply_one_or_two")
     try:
-        signup = meetings.sign_up(ctx.session, ctx.config, data["meeting"], ctx.resident, ctx.now,
-                                  proxy_name=data.get("proxy"), waitlist=data.get("waitlist", False))
-    except meetings.MeetingError as exc:
-        if exc.key == "signup_full":  # the last seat went while this resident was deciding
-            ctx.conversation.goto(CONFIRM, waitlist=True)
-            return Reply(ask_confirm(ctx))
-        ctx.conversation.clear()
-        return Reply(str(exc))
+        signup = signups.sign_up(ctx.uow, data["meeting"], ctx.resident,
+                                 proxy_name=data.get("proxy"), waitlist=data.get("waitlist", False))
+    except Refused as refusal:
+        if refusal.key == "signup_full":  # the last seat went while this resident was deciding
+            ctx.conversation.update(waitlist=True)
+            return reask(ctx, "")
+        return done(ctx, refusal.key, **refusal.values)
     ctx.conversation.clear()
     meeting = ctx.session.get(Meeting, data["meeting"])
     if signup.status is SignupStatus.WAITLISTED:
         return ctx.reply("signup_waitlisted", position=_position(ctx, signup))
     return ctx.reply("signup_done", title=meeting.title, code=signup.checkin_code,
-                     when_where=meetings.when_where(ctx.config, meeting),
-                     qr=meetings.qr_url(ctx.config, meeting.id, signup.checkin_code))
+                     when_where=signups.when_where(ctx.config, meeting),
+                     qr=signups.qr_url(ctx.config, meeting.id, signup.checkin_code))
 
 
 def _position(ctx: Context, signup: Signup) -> int:
@@ -139,12 +150,13 @@ def _position(ctx: Context, signup: Signup) -> int:
         Signup.id <= signup.id)) or 1
 
 
-router.flow(Flow("meetings", "flow_meetings", {BROWSE: step_browse},
-                 {BROWSE: lambda ctx: text("meetings_more")}))
-router.flow(Flow("signup", "flow_signup", {CONFIRM: step_confirm}, {CONFIRM: ask_confirm}))
+router.flow(Flow("meetings", "flow_meetings", BrowseStep, {BrowseStep.BROWSE: step_browse},
+                 {BrowseStep.BROWSE: lambda ctx: text("meetings_more")}))
+router.flow(Flow("signup", "flow_signup", SignupStep, {SignupStep.CONFIRM: step_confirm},
+                 {SignupStep.CONFIRM: ask_confirm}))
 
 
-@router.keyword("取消报名", args=True)
+@router.keyword("取消报名", args=NUMBER_AND_NAME)
 def cancel_signup(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Withdraws the resident's own sign-up for meeting n (a seat passes to the waitlist)."""
     meeting, proxy, problem = _nth(ctx, args)
@@ -156,7 +168,10 @@ def cancel_signup(ctx: Context, msg: Incoming, args: str) -> Reply:
         Signup.proxy_name == proxy if proxy else Signup.proxy_name.is_(None)))
     if signup is None:
         return ctx.reply("cancel_not_signed_up")
-    meetings.cancel_signup(ctx.session, ctx.config, signup, ctx.now)
+    try:
+        signups.cancel_signup(ctx.uow, signup)
+    except Refused as refusal:
+        return Reply(refusal.message)
     return ctx.reply("cancel_signup_done", title=meeting.title)
 
 
@@ -176,23 +191,22 @@ def my_signups(ctx: Context, msg: Incoming) -> Reply:
         title = meeting.title + (text("signup_for", name=signup.proxy_name) if signup.proxy_name else "")
         if meeting.status is MeetingStatus.CANCELLED:
             extra = "｜" + text("status_cancelled_meeting")
-        lines.append(text("my_signup_line", title=title, when=meetings.local(ctx.config, meeting.starts_at),
+        lines.append(text("my_signup_line", title=title, when=signups.local(ctx.config, meeting.starts_at),
                           status=text(f"signup_status_{signup.status.value}"), extra=extra))
     return ctx.reply("my_signups", items="\n".join(lines))
 
 
-@router.keyword("我的报名", "我的活动")
+@router.keyword("我的活动")
 def my_signups_keyword(ctx: Context, msg: Incoming, _args: str) -> Reply:
     return my_signups(ctx, msg)
 
 
-@router.keyword("签到", args=True)
+@router.keyword("签到", args=r"\d{6}")
 def check_in(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Staff check a person in by code at a meeting of their community happening now."""
-    if not ctx.resident.has_role(Role.STAFF, Role.ADMIN):
+    if not ctx.actor.is_staff_of(ctx.resident.community_id):
         return ctx.reply("not_allowed")
-    code = args.split()[0] if args.split() else ""
-    if not code:
+    if not args:
         return ctx.reply("ask_code", command="签到")
     running = ctx.session.scalars(select(Meeting).where(
         Meeting.community_id == ctx.resident.community_id,
@@ -204,10 +218,10 @@ def check_in(ctx: Context, msg: Incoming, args: str) -> Reply:
     last = None
     for meeting in running:
         try:
-            signup = meeting_admin.check_in(ctx.session, meeting, code, ctx.now)
-        except meetings.MeetingError as exc:
-            last = exc if last is None or exc.key != "checkin_other_meeting" else last
+            signup = admin.check_in(ctx.uow, ctx.actor, meeting, args)
+        except Refused as refusal:
+            last = refusal if last is None or refusal.key != "checkin_other_meeting" else last
             continue
-        name = signup.proxy_name or (signup.resident_id and text("actor_resident")) or ""
+        name = signup.proxy_name or person_name(ctx.session.get(Resident, signup.resident_id))
         return ctx.reply("checkin_done", name=f"{meeting.title} {name}")
-    return Reply(str(last))
+    return Reply(last.message)

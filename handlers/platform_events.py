@@ -6,19 +6,22 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.inbound import Incoming
 from bot.router import Router
-from bot.broadcasts import apply_mass_report
+from core.words import clip
+from domain.broadcasts import apply_mass_report
 from models import Broadcast, PlatformEvent
 
-router = Router()
+router = Router("platform_events")
 
 
 @router.event("templatesendjobfinish", "masssendjobfinish")
 def record_delivery_report(ctx: Context, msg: Incoming) -> None:
     """Stores the report (status, counts); nothing is said to anyone."""
-    fields = {k: v for k, v in msg.fields.items() if k not in ("ToUserName", "FromUserName")}
-    msg_id = fields.get("MsgID") or fields.get("MsgId")
-    ctx.session.add(PlatformEvent(event=msg.event, msg_id=msg_id, status=fields.get("Status"),
-                                  payload=fields))
+    # Clipped to their columns: an over-long field from the platform is kept, cut.
+    fields = {k: v[:256] for k, v in msg.fields.items() if k not in ("ToUserName", "FromUserName")}
+    msg_id = clip(fields.get("MsgID") or fields.get("MsgId"), 64)
+    ctx.session.add(PlatformEvent(event=msg.event[:32], msg_id=msg_id,
+                                  status=clip(fields.get("Status"), 64), payload=fields,
+                                  created_at=ctx.now))
     if msg.event == "masssendjobfinish" and msg_id:
         # The report can beat the scheduler's record of the msg_id; then the
         # scheduler applies it from platform_events when it records the id.

@@ -1,14 +1,17 @@
-"""Registration (居民登记) and profile (我的信息): follow, bind community, unfollow.
+"""Registration (居民登记) and profile (我的信息); follow and unfollow.
 
-States of the `registration` flow: COMMUNITY → ADDRESS → MOBILE → done.
+The `registration` flow: COMMUNITY → CONSENT → NAME → ADDRESS → MOBILE → done.
 The `profile` flow reuses those steps behind a MENU step and returns to the
 profile after each change; SWITCH confirms a community change from a QR scan.
 
 ```mermaid
 stateDiagram-v2
     [*] --> COMMUNITY: follow / first message
-    [*] --> ADDRESS: follow via community QR
-    COMMUNITY --> ADDRESS: number or name
+    [*] --> CONSENT: follow via community QR
+    COMMUNITY --> CONSENT: number or name
+    CONSENT --> NAME: 1 agree
+    CONSENT --> [*]: 2 decline (nothing personal kept)
+    NAME --> ADDRESS: a name or 跳过
     ADDRESS --> MOBILE: 2-30 chars
     MOBILE --> [*]: 11-digit number or 跳过
 ```
@@ -16,27 +19,35 @@ stateDiagram-v2
 from __future__ import annotations
 
 import enum
-import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.context import Context, Reply
-from bot.conversation import Flow
-from bot.inbound import Incoming, normalise
-from bot.outbox import cancel_for_resident
-from bot.reports import match_building
+from bot.conversation import Flow, ask, done, reask, start
+from bot.inbound import Incoming
 from bot.router import Router
-from bot.texts import text
-from models import Community, ProcessedMessage, Resident, ResidentRole
+from core.numbers import numbered_choice
+from core.texts import text, vocab
+from core.words import normalise
+from domain import residents
+from domain.errors import Refused
+from models import Community, Resident
 
-router = Router()
-
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-ADDRESS_MIN, ADDRESS_MAX = 2, 30
+router = Router("registration")
+REGISTRATION, PROFILE = "registration", "profile"
 
 
 class Step(enum.StrEnum):
     COMMUNITY = "community"
+    CONSENT = "consent"
+    NAME = "name"
+    ADDRESS = "address"
+    MOBILE = "mobile"
+
+
+class ProfileStep(enum.StrEnum):
+    COMMUNITY = "community"
+    NAME = "name"
     ADDRESS = "address"
     MOBILE = "mobile"
     MENU = "menu"
@@ -56,7 +67,8 @@ def _community_name(ctx: Context, resident: Resident) -> str:
 
 def profile_text(ctx: Context, resident: Resident) -> str:
     roles = "、".join(text(f"role_{role.value}") for role in sorted(resident.role_set))
-    return text("profile", community=_community_name(ctx, resident),
+    return text("profile", name=resident.name or text("not_set"),
+                community=_community_name(ctx, resident),
                 address=resident.address or text("not_set"),
                 mobile=resident.masked_mobile or text("not_set"), roles=roles)
 
@@ -68,25 +80,23 @@ def _editing(ctx: Context) -> bool:
 def _after_change(ctx: Context, next_step: Step) -> Reply:
     """In registration go on to `next_step`; in profile editing show the result."""
     if _editing(ctx):
-        ctx.conversation.goto(Step.MENU)
-        return ctx.reply("profile_updated", profile=profile_text(ctx, ctx.resident))
-    ctx.conversation.goto(next_step)
-    return Reply(FLOWS_PROMPTS[next_step](ctx))
+        return ask(ctx, ProfileStep.MENU, text("profile_updated"))
+    return ask(ctx, next_step)
 
 
-def _reask(ctx: Context, key: str) -> Reply:
-    return Reply(text(key) + "\n" + FLOWS_PROMPTS[Step(ctx.conversation.step)](ctx))
-
-
-def _text_of(msg: Incoming) -> str | None:
+def _answer(msg: Incoming) -> str | None:
     return msg.text.strip() if msg.text and msg.text.strip() else None
 
 
-def bind_community(ctx: Context, community: Community) -> None:
+def registered(ctx: Context) -> bool:
+    """Bound to a community and agreed to the current privacy notice."""
     resident = ctx.resident
-    if resident.community_id != community.id:
-        resident.community_id = community.id
-        resident.building_id = None  # a building belongs to the old community
+    return bool(resident and resident.community_id and residents.has_consented(ctx.uow, resident))
+
+
+def registered_first(ctx: Context) -> Reply | None:
+    """Registration comes first for anything that keeps a person's data."""
+    return None if registered(ctx) else start_registration(ctx, text("welcome"))
 
 
 # --- prompts ----------------------------------------------------------------
@@ -110,108 +120,142 @@ def ask_switch(ctx: Context) -> str:
                 target=target.name if target else "")
 
 
-FLOWS_PROMPTS = {
+PROMPTS = {
     Step.COMMUNITY: ask_community,
+    Step.CONSENT: lambda ctx: text("ask_consent"),
+    Step.NAME: lambda ctx: text("ask_name"),
     Step.ADDRESS: lambda ctx: text("ask_address"),
     Step.MOBILE: lambda ctx: text("ask_mobile"),
-    Step.MENU: ask_profile_menu,
-    Step.SWITCH: ask_switch,
 }
 
 
 # --- steps ------------------------------------------------------------------
 
 def step_community(ctx: Context, msg: Incoming) -> Reply:
-    """Stores the chosen community (number or name); asks for the building."""
-    answer = _text_of(msg)
+    """Stores the chosen community (number or name); asks for consent."""
+    answer = _answer(msg)
     communities = _communities(ctx)
     chosen = None
-    if answer and answer.isdigit() and 1 <= int(answer) <= len(communities):
-        chosen = communities[int(answer) - 1]
+    if (number := numbered_choice(answer, len(communities))) is not None:
+        chosen = communities[number - 1]
     elif answer:
         wanted = normalise(answer)
         chosen = next((c for c in communities if wanted and wanted in normalise(c.name)), None)
     if chosen is None:
-        return _reask(ctx, "bad_community" if answer else "expecting_text")
-    bind_community(ctx, chosen)
-    reply = _after_change(ctx, Step.ADDRESS)
-    return reply.prefixed(None if _editing(ctx) else text("community_bound", community=chosen.name))
+        return reask(ctx, "bad_community" if answer else "expecting_text")
+    residents.bind_community(ctx.uow, ctx.resident, chosen)
+    if _editing(ctx):
+        return ask(ctx, ProfileStep.MENU, text("profile_updated"))
+    prefix = text("community_bound", community=chosen.name)
+    if residents.has_consented(ctx.uow, ctx.resident):
+        return ask(ctx, Step.NAME, prefix)
+    return ask(ctx, Step.CONSENT, prefix)
+
+
+def step_consent(ctx: Context, msg: Incoming) -> Reply:
+    """1 records consent and asks the name; 2 keeps nothing personal and ends."""
+    answer = normalise(_answer(msg) or "")
+    if answer in vocab.CONFIRM | {"同意"}:
+        residents.consent(ctx.uow, ctx.resident)
+        return ask(ctx, Step.NAME)
+    if answer in vocab.DECLINE | {"不同意"}:
+        return done(ctx, "consent_declined")
+    return reask(ctx, "reply_one_or_two")
+
+
+def step_name(ctx: Context, msg: Incoming) -> Reply:
+    """Stores how to address the person (or none on 跳过); asks the building."""
+    answer = _answer(msg)
+    if answer is None:
+        return reask(ctx, "expecting_text")
+    try:
+        residents.rename(ctx.uow, ctx.resident, None if normalise(answer) in vocab.SKIP else answer)
+    except Refused as refusal:
+        return reask(ctx, refusal.key, **refusal.values)
+    return _after_change(ctx, Step.ADDRESS)
 
 
 def step_address(ctx: Context, msg: Incoming) -> Reply:
     """Stores the building/unit text (2-30 chars); asks for the mobile number."""
-    answer = _text_of(msg)
+    answer = _answer(msg)
     if answer is None:
-        return _reask(ctx, "expecting_text")
-    if not ADDRESS_MIN <= len(answer) <= ADDRESS_MAX:
-        return _reask(ctx, "bad_address")
-    ctx.resident.address = answer
-    ctx.resident.building_id = match_building(ctx.session, ctx.resident.community_id, answer)
+        return reask(ctx, "expecting_text")
+    try:
+        residents.set_address(ctx.uow, ctx.resident, answer)
+    except Refused as refusal:
+        return reask(ctx, refusal.key)
     return _after_change(ctx, Step.MOBILE)
 
 
 def step_mobile(ctx: Context, msg: Incoming) -> Reply:
     """Stores an 11-digit mainland mobile number, or none on 跳过; finishes registration."""
-    answer = _text_of(msg)
+    answer = _answer(msg)
     if answer is None:
-        return _reask(ctx, "expecting_text")
-    number = re.sub(r"[\s\-]", "", normalise(answer))
-    if number == text("skip_words"):
-        number = None
-    elif not MOBILE_RE.match(number):
-        return _reask(ctx, "bad_mobile")
-    resident = ctx.resident
-    if number is not None or not _editing(ctx):
-        resident.mobile = number
+        return reask(ctx, "expecting_text")
+    number = residents.clean_mobile(answer)
+    skipped = number in vocab.SKIP
+    try:
+        if not skipped or not _editing(ctx):
+            residents.set_mobile(ctx.uow, ctx.resident, None if skipped else number)
+    except Refused as refusal:
+        return reask(ctx, refusal.key)
     if _editing(ctx):
-        ctx.conversation.goto(Step.MENU)
-        return ctx.reply("profile_updated", profile=profile_text(ctx, resident))
-    resident.registered_at = resident.registered_at or ctx.now
-    ctx.conversation.clear()
-    return ctx.reply("registered", profile=profile_text(ctx, resident))
+        return ask(ctx, ProfileStep.MENU, text("profile_updated"))
+    residents.finish_registration(ctx.uow, ctx.resident)
+    return done(ctx, "registered", profile=profile_text(ctx, ctx.resident))
+
+
+PROFILE_CHOICES = {"1": ProfileStep.COMMUNITY, "2": ProfileStep.NAME, "3": ProfileStep.ADDRESS,
+                   "4": ProfileStep.MOBILE}
 
 
 def step_menu(ctx: Context, msg: Incoming) -> Reply:
-    """Picks which profile field to change (1 community, 2 building, 3 mobile)."""
-    answer = _text_of(msg)
-    target = {"1": Step.COMMUNITY, "2": Step.ADDRESS, "3": Step.MOBILE}.get(answer or "")
-    if target is None:
-        return _reask(ctx, "unknown_choice")
-    ctx.conversation.goto(target)
-    return Reply(FLOWS_PROMPTS[target](ctx))
+    """Picks which profile field to change (1 community, 2 name, 3 building, 4 mobile)."""
+    choice = numbered_choice(_answer(msg), len(PROFILE_CHOICES))
+    if choice is None:
+        return reask(ctx, "unknown_choice")
+    return ask(ctx, PROFILE_CHOICES[str(choice)])
 
 
 def step_switch(ctx: Context, msg: Incoming) -> Reply:
     """Confirms moving to the community of a scanned QR code (1 yes, 2 no)."""
-    answer = _text_of(msg)
-    if answer == "1":
+    answer = normalise(_answer(msg) or "")
+    if answer in vocab.CONFIRM:
         community = ctx.session.get(Community, ctx.conversation.data.get("target"))
         ctx.conversation.clear()
         if community is not None:
-            bind_community(ctx, community)
-            ctx.conversation.start(PROFILE, Step.ADDRESS)
-            return Reply(text("community_bound", community=community.name) + "\n"
-                         + text("ask_address"))
-    if answer == "2":
-        ctx.conversation.clear()
-        return ctx.reply("switch_kept", current=_community_name(ctx, ctx.resident))
-    return _reask(ctx, "reply_one_or_two")
+            residents.bind_community(ctx.uow, ctx.resident, community)
+            return start(ctx, PROFILE, ProfileStep.ADDRESS,
+                         text("community_bound", community=community.name))
+    if answer in vocab.DECLINE:
+        return done(ctx, "switch_kept", current=_community_name(ctx, ctx.resident))
+    return reask(ctx, "reply_one_or_two")
 
 
-REGISTRATION, PROFILE = "registration", "profile"
-STEPS = {Step.COMMUNITY: step_community, Step.ADDRESS: step_address, Step.MOBILE: step_mobile}
-router.flow(Flow(REGISTRATION, "flow_registration", STEPS, FLOWS_PROMPTS))
-router.flow(Flow(PROFILE, "flow_profile",
-                 {**STEPS, Step.MENU: step_menu, Step.SWITCH: step_switch}, FLOWS_PROMPTS))
+STEPS = {Step.COMMUNITY: step_community, Step.CONSENT: step_consent, Step.NAME: step_name,
+         Step.ADDRESS: step_address, Step.MOBILE: step_mobile}
+router.flow(Flow(REGISTRATION, "flow_registration", Step, STEPS, PROMPTS))
+router.flow(Flow(PROFILE, "flow_profile", ProfileStep, {
+    ProfileStep.COMMUNITY: step_community, ProfileStep.NAME: step_name,
+    ProfileStep.ADDRESS: step_address, ProfileStep.MOBILE: step_mobile,
+    ProfileStep.MENU: step_menu, ProfileStep.SWITCH: step_switch},
+    {ProfileStep.COMMUNITY: ask_community, ProfileStep.NAME: PROMPTS[Step.NAME],
+     ProfileStep.ADDRESS: PROMPTS[Step.ADDRESS], ProfileStep.MOBILE: PROMPTS[Step.MOBILE],
+     ProfileStep.MENU: ask_profile_menu, ProfileStep.SWITCH: ask_switch}))
 
 
 # --- entry points -------------------------------------------------------------
 
 def start_registration(ctx: Context, greeting: str | None = None) -> Reply:
-    """Begin at the first missing piece: community, else building."""
-    step = Step.ADDRESS if ctx.resident.community_id else Step.COMMUNITY
-    ctx.conversation.start(REGISTRATION, step)
-    return Reply(FLOWS_PROMPTS[step](ctx)).prefixed(greeting)
+    """Begin at the first missing piece: community, else consent, else the name."""
+    resident = ctx.resident
+    if resident.community_id is None:
+        step = Step.COMMUNITY
+    elif not residents.has_consented(ctx.uow, resident):
+        step = Step.CONSENT
+    else:
+        step = Step.NAME
+    return start(ctx, REGISTRATION, step, greeting)
 
 
 def _scene_community(ctx: Context, event_key: str | None) -> Community | None:
@@ -231,7 +275,7 @@ def on_subscribe(ctx: Context, msg: Incoming) -> Reply:
     if resident.registered_at and not community:
         return Reply(text("welcome_back") + "\n" + profile_text(ctx, resident))
     if community is not None:
-        bind_community(ctx, community)
+        residents.bind_community(ctx.uow, resident, community)
         greeting += "\n" + text("community_bound", community=community.name)
     return start_registration(ctx, greeting)
 
@@ -244,46 +288,29 @@ def on_scan(ctx: Context, msg: Incoming) -> Reply | None:
     if community is None:
         return None
     if resident.community_id is None:
-        bind_community(ctx, community)
+        residents.bind_community(ctx.uow, resident, community)
         return start_registration(ctx, text("community_bound", community=community.name))
     if resident.community_id == community.id:
         return ctx.reply("already_in_community", community=community.name)
-    ctx.conversation.start(PROFILE, Step.SWITCH, target=community.id)
-    return Reply(ask_switch(ctx))
+    return start(ctx, PROFILE, ProfileStep.SWITCH, target=community.id)
 
 
 @router.event("unsubscribe")
 def on_unsubscribe(ctx: Context, msg: Incoming) -> None:
-    """Stops all pushes and anonymises the person; governance records stay."""
+    """Stops all pushes and erases the person's data; governance records stay."""
     if ctx.resident is not None:
-        anonymise(ctx, ctx.resident)
-
-
-def anonymise(ctx: Context, resident: Resident) -> None:
-    """Erase personal data per the platform rules, keeping the resident row for records."""
-    openid = resident.openid
-    resident.openid = None
-    resident.name = resident.mobile = resident.address = None
-    resident.last_lat = resident.last_lng = None
-    resident.last_location_at = resident.last_message_at = resident.last_event_at = None
-    resident.followed, resident.unfollowed_at, resident.anonymised_at = False, ctx.now, ctx.now
-    resident.tagged_community_id = None
-    ctx.conversation.clear()
-    cancel_for_resident(ctx.session, resident.id, "recipient unfollowed")
-    ctx.session.execute(delete(ResidentRole).where(ResidentRole.resident_id == resident.id))
-    ctx.session.execute(delete(ProcessedMessage).where(ProcessedMessage.openid == openid))
+        residents.erase(ctx.uow, ctx.resident)
 
 
 @router.menu("MY_PROFILE", "menu_profile", order=80)
 def my_profile(ctx: Context, msg: Incoming) -> Reply:
     """Shows the profile and offers to change a field."""
-    if ctx.resident.community_id is None:
+    if not registered(ctx):
         return start_registration(ctx)
-    ctx.conversation.start(PROFILE, Step.MENU)
-    return Reply(ask_profile_menu(ctx))
+    return start(ctx, PROFILE, ProfileStep.MENU)
 
 
-@router.keyword("我的资料", "我的资讯", "个人信息", "修改信息", "登记", "注册")
+@router.keyword("我的资料", "我的资讯", "个人信息", "修改信息", "登记", "注册", "改名字", "改称呼")
 def my_profile_keyword(ctx: Context, msg: Incoming, _args: str) -> Reply:
     return my_profile(ctx, msg)
 

@@ -1,72 +1,73 @@
 """Staff run the time bank from chat: 审核 / 通过 / 驳回 / 全部通过, 代录 for volunteers
-without phones, 调整 with a reason, 兑现 / 取消兑换, 发放 from the pool. Every action is
-audited (who, when, what, before/after)."""
-from __future__ import annotations
+without phones, 调整 with a reason, 兑现 / 取消兑换, 发放 from the pool.
 
-import re
+Each command is parsed here and handed to one use case, which checks the sender
+is staff of the community and writes the same audit row as the console does.
+"""
+from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import audit, timebank as tb
 from bot.context import Context, Reply
 from bot.inbound import Incoming
 from bot.router import Router
-from bot.texts import text
-from bot.timebank_input import parse_date, parse_duration, parse_signed_duration
-from handlers.registration import MOBILE_RE
-from models import (ApplicationStatus, RecordStatus, Redemption, Resident, Role,
-                    ServiceRecord, VolunteerApplication)
+from core.numbers import numbered_choice, record_id
+from core.texts import text
+from domain import residents
+from domain.errors import Refused
+from domain.people import person_name
+from domain.timebank import exchange, records
+from domain.timebank.input import parse_date, parse_duration, parse_signed_duration
+from domain.timebank.ledger import account_of, hours
+from models import (ApplicationStatus, RecordStatus, Redemption, Resident, ServiceRecord,
+                    VolunteerApplication)
 
-router = Router()
+router = Router("timebank_staff")
+CODE = r"[SsAa]\d{1,9}"
+MOBILE = r"1[3-9]\d{9}"
 
 
-def _staff(ctx: Context) -> str | None:
-    """The actor label when the sender is staff (else None)."""
-    if ctx.resident.has_role(Role.STAFF, Role.ADMIN):
-        return f"staff:{ctx.resident.name or ctx.resident.id}"
-    return None
+def _is_staff(ctx: Context) -> bool:
+    return ctx.actor.is_staff_of(ctx.resident.community_id)
 
 
 def _pending(ctx: Context):
-    records = ctx.session.scalars(select(ServiceRecord).where(
+    records_ = ctx.session.scalars(select(ServiceRecord).where(
         ServiceRecord.community_id == ctx.resident.community_id,
         ServiceRecord.status == RecordStatus.PENDING).order_by(ServiceRecord.id).limit(20)).all()
     applications = ctx.session.execute(select(VolunteerApplication, Resident).join(Resident).where(
         Resident.community_id == ctx.resident.community_id,
         VolunteerApplication.status == ApplicationStatus.PENDING)
         .order_by(VolunteerApplication.id).limit(20)).all()
-    return records, applications
+    return records_, applications
 
 
 @router.keyword("审核")
 def review(ctx: Context, msg: Incoming, _args: str) -> Reply:
     """Lists pending service records and volunteer applications of the community."""
-    if _staff(ctx) is None:
+    if not _is_staff(ctx):
         return ctx.reply("not_allowed")
-    records, applications = _pending(ctx)
-    if not records and not applications:
+    pending, applications = _pending(ctx)
+    if not pending and not applications:
         return ctx.reply("tb_review_empty")
-    lines = [text("tb_review_record", id=r.id, name=_name(ctx, r.volunteer_id), type=r.service_type,
-                  day=f"{r.service_date:%m-%d}", hours=tb.hours(r.minutes),
-                  who=f"｜{r.beneficiary_name}" if r.beneficiary_name else "") for r in records]
-    lines += [text("tb_review_application", id=a.id, name=p.name or p.id, skills=a.skills,
+    names = {r.id: person_name(r) for r in ctx.session.scalars(select(Resident).where(
+        Resident.id.in_([p.volunteer_id for p in pending])))}
+    lines = [text("tb_review_record", id=r.id, name=names.get(r.volunteer_id, ""), type=r.service_type,
+                  day=f"{r.service_date:%m-%d}", hours=hours(r.minutes),
+                  who=f"｜{r.beneficiary_name}" if r.beneficiary_name else "") for r in pending]
+    lines += [text("tb_review_application", id=a.id, name=person_name(p), skills=a.skills,
                    availability=a.availability) for a, p in applications]
     return ctx.reply("tb_review_list", items="\n".join(lines))
 
 
-def _name(ctx: Context, resident_id: int) -> str:
-    return ctx.session.scalar(select(Resident.name).where(Resident.id == resident_id)) or str(resident_id)
-
-
-def _target(ctx: Context, code: str):
-    code = code.upper()
-    if m := re.fullmatch(r"S(\d+)", code):
-        record = ctx.session.get(ServiceRecord, int(m.group(1)))
+def _target(ctx: Context, code: str) -> ServiceRecord | VolunteerApplication | None:
+    if (number := record_id(code, "S")) is not None:
+        record = ctx.session.get(ServiceRecord, number)
         if record and record.community_id == ctx.resident.community_id \
                 and record.status is RecordStatus.PENDING:
             return record
-    if m := re.fullmatch(r"A(\d+)", code):
-        application = ctx.session.get(VolunteerApplication, int(m.group(1)))
+    if (number := record_id(code, "A")) is not None:
+        application = ctx.session.get(VolunteerApplication, number)
         owner = ctx.session.get(Resident, application.resident_id) if application else None
         if application and owner and owner.community_id == ctx.resident.community_id \
                 and application.status is ApplicationStatus.PENDING:
@@ -74,161 +75,148 @@ def _target(ctx: Context, code: str):
     return None
 
 
-@router.keyword("通过", "批准", args=True)
+@router.keyword("通过", "批准", args=CODE)
 def approve(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Approve a service record (hours credited) or a volunteer application (role granted)."""
-    actor = _staff(ctx)
-    if actor is None:
+    if not _is_staff(ctx):
         return ctx.reply("not_allowed")
-    code = (args.split() or [""])[0]
+    if not args:
+        return ctx.reply("tb_ask_review_code")
+    target = _target(ctx, args)
+    if target is None:
+        return ctx.reply("tb_review_unknown", code=args[:12])
+    try:
+        if isinstance(target, ServiceRecord):
+            records.approve(ctx.uow, ctx.actor, target)
+        else:
+            records.decide_application(ctx.uow, ctx.actor, target, True)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("tb_review_done", code=args.upper())
+
+
+@router.keyword("驳回", "谢绝", args=rf"{CODE}(\s+.+)?", bare=False)
+def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Reject with a reason (pushed to the volunteer). Report codes belong to 驳回 of reports."""
+    if not _is_staff(ctx):
+        return ctx.reply("not_allowed")
+    code, _, reason = args.partition(" ")
+    if not reason.strip():
+        return ctx.reply("tb_need_reason")
     target = _target(ctx, code)
     if target is None:
-        return ctx.reply("tb_review_unknown", code=code[:12] or "—")
-    if isinstance(target, ServiceRecord):
-        tb.approve(ctx.session, ctx.config, target, actor, ctx.now)
-        audit.record(ctx.session, actor, "approve_record", f"record:{target.id}",
-                 {"status": "pending"}, {"status": "approved", "minutes": target.minutes})
-    else:
-        tb.decide_application(ctx.session, target, True, actor, ctx.now)
-        audit.record(ctx.session, actor, "approve_volunteer", f"application:{target.id}",
-                 {"status": "pending"}, {"status": "approved"})
+        return ctx.reply("tb_review_unknown", code=code[:12])
+    try:
+        if isinstance(target, ServiceRecord):
+            records.reject(ctx.uow, ctx.actor, target, reason)
+        else:
+            records.decide_application(ctx.uow, ctx.actor, target, False, reason)
+    except Refused as refusal:
+        return Reply(refusal.message)
     return ctx.reply("tb_review_done", code=code.upper())
-
-
-@router.keyword("驳回", "谢绝", args=True)
-def reject(ctx: Context, msg: Incoming, args: str) -> Reply | None:
-    """Reject with a reason (pushed to the volunteer). Report codes are left to 驳回 of reports."""
-    parts = args.split(maxsplit=1)
-    if not parts or not re.fullmatch(r"[SsAa]\d+", parts[0]):
-        from handlers import report_work
-        return report_work.reject(ctx, msg, args)
-    actor = _staff(ctx)
-    if actor is None:
-        return ctx.reply("not_allowed")
-    if len(parts) < 2:
-        return ctx.reply("tb_need_reason")
-    target = _target(ctx, parts[0])
-    if target is None:
-        return ctx.reply("tb_review_unknown", code=parts[0][:12])
-    if isinstance(target, ServiceRecord):
-        tb.reject(ctx.session, target, actor, parts[1], ctx.now)
-    else:
-        tb.decide_application(ctx.session, target, False, actor, ctx.now, parts[1])
-    audit.record(ctx.session, actor, "reject", parts[0].upper(), {"status": "pending"},
-             {"status": "rejected"}, parts[1][:200])
-    return ctx.reply("tb_review_done", code=parts[0].upper())
 
 
 @router.keyword("全部通过", "批量通过")
 def approve_all(ctx: Context, msg: Incoming, _args: str) -> Reply:
     """Bulk-approve every pending service record of the community."""
-    actor = _staff(ctx)
-    if actor is None:
+    if not _is_staff(ctx):
         return ctx.reply("not_allowed")
-    records, _ = _pending(ctx)
-    for record in records:
-        tb.approve(ctx.session, ctx.config, record, actor, ctx.now)
-    audit.record(ctx.session, actor, "bulk_approve", f"community:{ctx.resident.community_id}",
-             None, {"records": [r.id for r in records]})
-    return ctx.reply("tb_review_bulk", n=len(records))
+    done = records.approve_many(ctx.uow, ctx.actor, ctx.resident.community_id)
+    return ctx.reply("tb_review_bulk", n=len(done))
 
 
-def _by_mobile(ctx: Context, mobile: str) -> Resident | None:
-    return ctx.session.scalar(select(Resident).where(
-        Resident.mobile == mobile, Resident.community_id == ctx.resident.community_id))
+def _volunteer(ctx: Context, mobile: str) -> Resident | None:
+    return residents.by_mobile(ctx.uow, mobile, ctx.resident.community_id)
 
 
-@router.keyword("代录", args=True)
+def _unknown(ctx: Context, mobile: str) -> Reply:
+    return ctx.reply("tb_transfer_unknown", mobile=f"{mobile[:3]}****{mobile[-4:]}")
+
+
+@router.keyword("代录", args=rf"{MOBILE}\s+\S{{1,4}}\s+\S{{1,12}}(\s+\S{{1,12}})?")
 def proxy_log(ctx: Context, msg: Incoming, args: str) -> Reply:
     """代录 <mobile> <type no.> <hours> [date]: hours for a volunteer without a phone, approved."""
-    actor = _staff(ctx)
-    if actor is None:
+    if not _is_staff(ctx):
         return ctx.reply("not_allowed")
     parts = args.split()
-    types = list(tb.cfg(ctx.config, "service_types", []))
-    if len(parts) not in (3, 4) or not MOBILE_RE.match(parts[0]) or not parts[1].isdigit() \
-            or not 1 <= int(parts[1]) <= len(types):
+    types = ctx.config.timebank.service_types
+    choice = numbered_choice(parts[1], len(types)) if len(parts) >= 3 else None
+    if choice is None:
         return ctx.reply("tb_ask_proxy")
-    volunteer = _by_mobile(ctx, parts[0])
+    volunteer = _volunteer(ctx, parts[0])
     if volunteer is None:
-        return ctx.reply("tb_transfer_unknown", mobile=f"{parts[0][:3]}****{parts[0][-4:]}")
+        return _unknown(ctx, parts[0])
     try:
         minutes = parse_duration(parts[2], ctx.config)
         day = parse_date(parts[3], ctx.config, ctx.now) if len(parts) == 4 else \
             ctx.now.astimezone(ctx.config.tz).date()
-        tb.grant_volunteer(ctx.session, volunteer, actor)
-        record = tb.log_service(ctx.session, ctx.config, volunteer, service_type=types[int(parts[1]) - 1],
-                                day=day, minutes=minutes, beneficiary=None, beneficiary_name=None,
-                                description=None, photo=None, entered_by=actor, now=ctx.now)
-        tb.approve(ctx.session, ctx.config, record, actor, ctx.now)
-    except tb.TimebankError as exc:
-        return Reply(str(exc))
-    audit.record(ctx.session, actor, "proxy_log", f"record:{record.id}", None,
-             {"volunteer": volunteer.id, "minutes": minutes, "day": day.isoformat()})
-    return ctx.reply("tb_proxy_logged", id=record.id, hours=tb.hours(minutes))
+        record = records.proxy_log(ctx.uow, ctx.actor, volunteer, service_type=types[choice - 1],
+                                   day=day, minutes=minutes)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("tb_proxy_logged", id=record.id, hours=hours(minutes))
 
 
-@router.keyword("调整", args=True)
+@router.keyword("调整", args=rf"{MOBILE}\s+[+\-]?\S{{1,12}}(\s+.+)?")
 def adjust(ctx: Context, msg: Incoming, args: str) -> Reply:
     """调整 <mobile> <±hours> <reason>: a correction; the reason is mandatory."""
-    actor = _staff(ctx)
-    if actor is None:
+    if not _is_staff(ctx):
         return ctx.reply("not_allowed")
     parts = args.split(maxsplit=2)
-    if len(parts) < 3 or not MOBILE_RE.match(parts[0]) or not re.fullmatch(r"[+-]?\d+(\.\d+)?", parts[1]):
+    if len(parts) < 3:
         return ctx.reply("tb_ask_adjust")
-    volunteer = _by_mobile(ctx, parts[0])
+    volunteer = _volunteer(ctx, parts[0])
     if volunteer is None:
-        return ctx.reply("tb_transfer_unknown", mobile=f"{parts[0][:3]}****{parts[0][-4:]}")
+        return _unknown(ctx, parts[0])
     try:
         minutes = parse_signed_duration(parts[1], ctx.config)
-        account = tb.account_of(ctx.session, volunteer)
-        before = tb.adjust(ctx.session, account, minutes, actor, parts[2])
-    except tb.TimebankError as exc:
-        return Reply(str(exc))
-    audit.record(ctx.session, actor, "adjust", f"account:{account.id}", {"balance": before},
-             {"balance": before + minutes}, parts[2][:200])
-    return ctx.reply("tb_adjusted", sign="+" if minutes > 0 else "-", hours=tb.hours(abs(minutes)),
+        exchange.adjust(ctx.uow, ctx.actor, account_of(ctx.uow, volunteer), minutes, parts[2])
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("tb_adjusted", sign="+" if minutes > 0 else "-", hours=hours(abs(minutes)),
                      reason=parts[2][:200])
 
 
-@router.keyword("兑现", "取消兑换", args=True)
-def settle(ctx: Context, msg: Incoming, args: str) -> Reply:
-    """兑现 R<n> turns the hold into the debit; 取消兑换 R<n> releases it."""
-    actor = _staff(ctx)
-    if actor is None:
+def _settle(ctx: Context, args: str, fulfil: bool) -> Reply:
+    if not _is_staff(ctx):
         return ctx.reply("not_allowed")
-    code = (args.split() or [""])[0].upper()
-    redemption = ctx.session.get(Redemption, int(code[1:])) if re.fullmatch(r"R\d+", code) else None
+    number = record_id(args, "R")
+    redemption = ctx.session.get(Redemption, number) if number else None
     if redemption is None or redemption.community_id != ctx.resident.community_id:
-        return ctx.reply("tb_review_unknown", code=code[:12] or "—")
-    fulfil = msg.normalised.startswith("兑现")
+        return ctx.reply("tb_review_unknown", code=args[:12] or "—")
     try:
-        tb.settle_redemption(ctx.session, redemption, fulfil, actor, ctx.now)
-    except tb.TimebankError as exc:
-        return Reply(str(exc))
-    audit.record(ctx.session, actor, "fulfil" if fulfil else "cancel_redemption", f"redemption:{redemption.id}",
-             {"status": "held"}, {"status": redemption.status.value})
+        exchange.settle_redemption(ctx.uow, ctx.actor, redemption, fulfil)
+    except Refused as refusal:
+        return Reply(refusal.message)
     return ctx.reply("tb_settled", id=redemption.id)
 
 
-@router.keyword("发放", args=True)
+@router.keyword("兑现", args=r"[Rr]\d{1,9}")
+def fulfil(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """兑现 R<n> turns the hold into the debit."""
+    return _settle(ctx, args, True)
+
+
+@router.keyword("取消兑换", args=r"[Rr]\d{1,9}")
+def cancel_redemption(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """取消兑换 R<n> releases the hold."""
+    return _settle(ctx, args, False)
+
+
+@router.keyword("发放", args=rf"{MOBILE}\s+\S{{1,12}}")
 def grant(ctx: Context, msg: Incoming, args: str) -> Reply:
     """发放 <mobile> <hours>: from the community pool to an elder in need."""
-    actor = _staff(ctx)
-    if actor is None:
+    if not _is_staff(ctx):
         return ctx.reply("not_allowed")
-    parts = args.split()
-    if len(parts) != 2 or not MOBILE_RE.match(parts[0]):
-        return ctx.reply("tb_ask_transfer")
-    elder = _by_mobile(ctx, parts[0])
+    if not args:
+        return ctx.reply("tb_ask_grant")
+    mobile, amount = args.split()
+    elder = _volunteer(ctx, mobile)
     if elder is None:
-        return ctx.reply("tb_transfer_unknown", mobile=f"{parts[0][:3]}****{parts[0][-4:]}")
+        return _unknown(ctx, mobile)
     try:
-        minutes = parse_duration(parts[1], ctx.config, daily_limit=False)
-        tb.grant(ctx.session, elder, minutes, actor, ctx.now)
-    except tb.TimebankError as exc:
-        return Reply(str(exc))
-    audit.record(ctx.session, actor, "grant", f"resident:{elder.id}", None, {"minutes": minutes})
-    return ctx.reply("tb_granted", hours=tb.hours(minutes))
-
+        minutes = parse_duration(amount, ctx.config, daily_limit=False)
+        exchange.grant(ctx.uow, ctx.actor, elder, minutes)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("tb_granted", hours=hours(minutes))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.config import load_config
-from bot.db import make_engine
+from core.config import load_config
+from core.db import make_engine
 from models import Base
 
 target_metadata = Base.metadata
@@ -17,7 +17,7 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 
 def _url() -> str:
-    return context.config.attributes.get("database_url") or load_config().get_path("database.url")
+    return context.config.attributes.get("database_url") or load_config().database.url
 
 
 def run_migrations_offline() -> None:

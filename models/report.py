@@ -45,6 +45,10 @@ class Report(Base):
 
     id: Mapped[intpk]
     code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # The id the public feed shows: random, so a stranger cannot walk every report.
+    public_id: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # Staff approved showing the description and photos publicly (Open311).
+    published: Mapped[bool] = mapped_column(default=False)
     # Null for reports that arrived through Open311 (no WeChat follower behind them).
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))

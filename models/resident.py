@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, intpk, str_enum, timestamp
@@ -19,6 +19,11 @@ class Role(enum.StrEnum):
 
 class Resident(Base):
     __tablename__ = "residents"
+    __table_args__ = (
+        # One mobile number, one active resident per community.
+        Index("uq_residents_community_mobile", "community_id", "mobile", unique=True,
+              sqlite_where=text("mobile IS NOT NULL"), postgresql_where=text("mobile IS NOT NULL")),
+    )
 
     id: Mapped[intpk]
     # Null once the person unfollowed and was anonymised.
@@ -30,6 +35,9 @@ class Resident(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     mobile: Mapped[str | None] = mapped_column(String(16))
     registered_at: Mapped[timestamp | None]
+    # The privacy notice the person agreed to, and when (None: not yet).
+    consent_version: Mapped[str | None] = mapped_column(String(16))
+    consented_at: Mapped[timestamp | None]
     followed: Mapped[bool] = mapped_column(default=True)
     followed_at: Mapped[timestamp | None]
     unfollowed_at: Mapped[timestamp | None]

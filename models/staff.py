@@ -26,4 +26,6 @@ class StaffUser(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[timestamp | None]
     last_login_at: Mapped[timestamp | None]
+    # Bumped by logout, password change and deactivation: older sessions stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[created]

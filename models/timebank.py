@@ -148,6 +148,8 @@ class AuditLog(Base):
 
     id: Mapped[intpk]
     actor: Mapped[str] = mapped_column(String(64))
+    # How the actor is named to people (display name), for the log page.
+    actor_name: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

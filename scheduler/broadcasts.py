@@ -16,11 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from bot.broadcasts import KIND, apply_mass_report, audience_query
-from bot.db import transaction
-from bot.outbox import message
+from core.db import ROW_LOCK, transaction
+from core.outbox import message
+from domain.broadcasts import KIND, apply_mass_report, audience_query
 from models import (Broadcast, BroadcastStatus, Community, CommunityTag, OutboxMessage,
-                    OutboxStatus, PlatformEvent, Resident, Strategy, utcnow)
+                    OutboxStatus, PlatformEvent, Resident, Strategy)
 
 log = logging.getLogger("linli.broadcasts")
 TAG_BATCH = 50
@@ -30,7 +30,7 @@ TAG_EXISTS = 45157
 
 def start_due(rt, now: datetime | None = None) -> list[int]:
     """Start every scheduled broadcast whose time has come; finish completed ones."""
-    now = now or utcnow()
+    now = now or rt.clock.now()
     with rt.sessions() as session:
         due = list(session.scalars(select(Broadcast.id).where(
             Broadcast.status == BroadcastStatus.SCHEDULED, Broadcast.send_at <= now)
@@ -48,7 +48,7 @@ def start_due(rt, now: datetime | None = None) -> list[int]:
 
 def start(rt, broadcast_id: int, now: datetime) -> None:
     with transaction(rt.sessions) as session:
-        broadcast = session.get(Broadcast, broadcast_id, with_for_update=True)
+        broadcast = session.get(Broadcast, broadcast_id, with_for_update=ROW_LOCK)
         if broadcast is None or broadcast.status is not BroadcastStatus.SCHEDULED:
             return
         broadcast.status, broadcast.started_at = BroadcastStatus.SENDING, now
@@ -119,7 +119,7 @@ def _mass_send(rt, broadcast_id: int) -> None:
         broadcast.mass_msg_id, broadcast.error = msg_id, error
         if error:
             broadcast.status = BroadcastStatus.DONE
-            broadcast.finished_at = utcnow()
+            broadcast.finished_at = rt.clock.now()
             log.error("broadcast %d mass send refused: %s", broadcast_id, error)
 
 
@@ -150,7 +150,7 @@ def sync_tag(rt, community_id: int) -> int:
                             .where(Resident.id.in_([rid for rid, _ in batch]))
                             .values(tagged_community_id=community_id))
     with transaction(rt.sessions) as session:
-        session.get(CommunityTag, community_id).synced_at = utcnow()
+        session.get(CommunityTag, community_id).synced_at = rt.clock.now()
     return tag_id
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import requests
 from wechatpy.exceptions import WeChatClientException
 
-from bot.wechat_api import WeChatAPI
+from core.wechat_api import WeChatAPI
 from models import Channel
 
 WINDOW = timedelta(hours=48)

@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Config
-from bot.db import transaction
-from bot.outbox import quiet_until
-from bot.wechat_api import WeChatAPI
-from models import DeliveryPause, OutboxMessage, OutboxStatus, Resident, utcnow
+from core.clock import SYSTEM, Clock
+from core.config import Config
+from core.db import transaction
+from core.outbox import quiet_until
+from core.wechat_api import WeChatAPI
+from models import DeliveryPause, OutboxMessage, OutboxStatus, Resident
 from scheduler.channels import Outcome, Push, Result, deliver
 
 log = logging.getLogger("linli.delivery")
@@ -54,15 +55,14 @@ class RateLimiter:
 class Dispatcher:
     """Sends due outbox rows; `run` drains the backlog within a time budget."""
 
-    def __init__(self, config: Config, sessions: sessionmaker[Session], api: WeChatAPI):
-        self.config, self.sessions, self.api = config, sessions, api
-        d = config.get("delivery", {})
-        self.batch_size = int(d.get("batch_size", 200))
-        self.max_attempts = int(d.get("max_attempts", 6))
-        self.backoff = float(d.get("backoff_seconds", 30))
-        self.sending_timeout = timedelta(seconds=float(d.get("sending_timeout_seconds", 120)))
-        self.limiter = RateLimiter(float(d.get("rate_per_second", 200)))
-        self.pool = ThreadPoolExecutor(int(d.get("concurrency", 8)), thread_name_prefix="send")
+    def __init__(self, config: Config, sessions: sessionmaker[Session], api: WeChatAPI,
+                 clock: Clock = SYSTEM):
+        self.config, self.sessions, self.api, self.clock = config, sessions, api, clock
+        d = config.delivery
+        self.batch_size, self.max_attempts, self.backoff = d.batch_size, d.max_attempts, d.backoff_seconds
+        self.sending_timeout = timedelta(seconds=d.sending_timeout_seconds)
+        self.limiter = RateLimiter(d.rate_per_second)
+        self.pool = ThreadPoolExecutor(d.concurrency, thread_name_prefix="send")
 
     def run(self, budget_seconds: float = 20.0, now: datetime | None = None) -> int:
         """Send batches until nothing is due or the budget is spent; returns rows handled."""
@@ -77,7 +77,7 @@ class Dispatcher:
 
     def recover_stale(self, now: datetime | None = None) -> int:
         """Rows left in `sending` by a crashed dispatcher go back to pending."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         with transaction(self.sessions) as session:
             result = session.execute(update(OutboxMessage).where(
                 OutboxMessage.status == OutboxStatus.SENDING,
@@ -89,7 +89,7 @@ class Dispatcher:
 
     def claim(self, now: datetime | None = None) -> list[Push]:
         """Mark a batch of due rows `sending` and return what is needed to send them."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         with transaction(self.sessions) as session:
             paused = list(session.scalars(select(DeliveryPause.kind).where(DeliveryPause.until > now)))
             query = (select(OutboxMessage.id).where(
@@ -116,18 +116,18 @@ class Dispatcher:
                          r.expires_at, r.attempts) for r in rows]
 
     def send_batch(self, batch: list[Push], now: datetime | None = None) -> int:
-        templates = self.config.get_path("wechat.templates") or {}
+        templates = self.config.wechat.templates
 
         def one(push: Push) -> Outcome:
             self.limiter.acquire()
-            outcome = deliver(self.api, templates, push, now or utcnow())
+            outcome = deliver(self.api, templates, push, now or self.clock.now())
             log.info("send outbox=%d kind=%s to=%s… channel=%s result=%s code=%s", push.id,
                      push.kind, (push.openid or "-")[:6], outcome.channel, outcome.result,
                      outcome.code)
             return outcome
 
         outcomes = list(self.pool.map(one, batch))
-        self.record(batch, outcomes, now or utcnow())
+        self.record(batch, outcomes, now or self.clock.now())
         return len(batch)
 
     def record(self, batch: list[Push], outcomes: list[Outcome], now: datetime) -> None:

@@ -2,21 +2,26 @@
 
 APScheduler stores jobs by reference ("scheduler.jobs:prune_processed"), so
 they take no arguments and reach the database through `runtime`, set once by
-the scheduler process before it starts.
+the scheduler process before it starts. Each is a thin adapter: one use case
+(or one delivery step) in its own transaction.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Iterator
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Config
-from bot.db import transaction
-from bot.wechat_api import WeChatAPI
-from models import ProcessedMessage, utcnow
+from core.clock import SYSTEM, Clock
+from core.config import Config
+from core.db import transaction
+from core.wechat_api import WeChatAPI
+from domain.unit import Unit
+from models import ProcessedMessage
 from scheduler import broadcasts, reminders, report_jobs, timebank_jobs
 from scheduler.dispatch import Dispatcher
 
@@ -27,12 +32,19 @@ log = logging.getLogger(__name__)
 class Runtime:
     config: Config
     sessions: sessionmaker[Session]
-    api: WeChatAPI
-    dispatcher: Dispatcher | None = None
+    api: WeChatAPI | None
+    clock: Clock = SYSTEM
+    dispatcher: Dispatcher | None = field(default=None)
 
     def __post_init__(self) -> None:
         if self.dispatcher is None and self.api is not None:
-            self.dispatcher = Dispatcher(self.config, self.sessions, self.api)
+            self.dispatcher = Dispatcher(self.config, self.sessions, self.api, self.clock)
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        """One transaction, as a unit of work for use cases."""
+        with transaction(self.sessions) as session:
+            yield Unit(session, self.config, self.clock)
 
 
 runtime: Runtime | None = None
@@ -52,10 +64,9 @@ def refresh_token() -> None:
 def prune_processed() -> None:
     """Forget dedup claims older than the retention (WeChat retries within seconds)."""
     rt = _rt()
-    hours = rt.config.get_path("scheduler.dedup_retention_hours", 72)
+    cutoff = rt.clock.now() - timedelta(hours=rt.config.scheduler.dedup_retention_hours)
     with transaction(rt.sessions) as session:
-        result = session.execute(delete(ProcessedMessage).where(
-            ProcessedMessage.created_at < utcnow() - timedelta(hours=hours)))
+        result = session.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < cutoff))
     if result.rowcount:
         log.info("pruned %d processed-message records", result.rowcount)
 
@@ -73,7 +84,7 @@ def dispatch_outbox() -> None:
 
 def sweep_reminders() -> None:
     """Turn due reminders into outbox rows; stale ones are dropped."""
-    counts = reminders.sweep(_rt().sessions)
+    counts = reminders.sweep(_rt().sessions, _rt().clock.now())
     if any(counts.values()):
         log.info("reminders: %(queued)d queued, %(stale)d stale", counts)
 

@@ -17,10 +17,10 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot.config import Config
-from bot.db import make_engine, make_session_factory
-from bot.logs import configure_logging
-from bot.wechat_api import WeChatAPI
+from core.config import Config
+from core.db import make_engine, make_session_factory
+from core.logs import configure_logging
+from core.wechat_api import WeChatAPI
 from scheduler import jobs
 from scheduler.lease import release, try_acquire
 
@@ -49,11 +49,11 @@ def build_scheduler(config: Config, engine) -> BlockingScheduler:
 def run(config: Config) -> None:
     configure_logging()
     logging.getLogger("apscheduler.scheduler").addFilter(_SkippedOverlap())
-    engine = make_engine(config.get_path("database.url"))
+    engine = make_engine(config.database.url)
     sessions = make_session_factory(engine)
     jobs.runtime = jobs.Runtime(config, sessions, WeChatAPI(config, sessions))
     holder = f"{socket.gethostname()}:{os.getpid()}"
-    ttl = float(config.get_path("scheduler.lease_seconds", 30))
+    ttl = config.scheduler.lease_seconds
     while not try_acquire(sessions, LEASE, holder, ttl):
         log.info("another scheduler holds the lease; standing by")
         time.sleep(ttl / 3)

@@ -13,15 +13,14 @@ from sqlalchemy import literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import transaction
-from models import OutboxMessage, OutboxStatus, Reminder, utcnow
+from core.db import transaction
+from models import OutboxMessage, OutboxStatus, Reminder
 
 BATCH = 1000
 
 
-def sweep(sessions: sessionmaker[Session], now: datetime | None = None) -> dict[str, int]:
+def sweep(sessions: sessionmaker[Session], now: datetime) -> dict[str, int]:
     """Queue due reminders, drop stale ones; returns counts."""
-    now = now or utcnow()
     totals = {"queued": 0, "stale": 0}
     while True:
         with transaction(sessions) as session:

@@ -6,7 +6,7 @@ import logging
 
 from werkzeug.serving import run_simple
 
-from bot.config import load_config
+from core.config import load_config
 from simulator.app import create_sim_app
 
 
@@ -20,7 +20,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s sim: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_sim_app(config, args.webhook)
-    port = args.port or config.get_path("simulator.port")
+    port = args.port or config.simulator.port
     print(f"WeChat simulator on http://{args.host}:{port}/simulator", flush=True)
     run_simple(args.host, port, app, threaded=True)
 

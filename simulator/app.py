@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 
-from bot.config import Config
+from core.config import Config
 from simulator.platform import Platform
 from simulator.wechat_side import Deliverer, Reporter
 
@@ -11,17 +11,16 @@ from simulator.wechat_side import Deliverer, Reporter
 def create_sim_app(config: Config, webhook_url: str | None = None) -> Flask:
     """Build the simulator for the account described by `config` (same appid/secret/token)."""
     app = Flask(__name__)
-    wechat = config["wechat"]
+    wechat = config.wechat
     settings = {
-        "webhook_url": webhook_url or config.get_path("simulator.webhook_url"),
-        "token": wechat["token"], "appid": wechat["appid"],
-        "aes_key": wechat.get("encoding_aes_key") or None,
-        "mode": "safe" if wechat.get("encoding_aes_key") else "plain",
-        "reply_timeout": float(config.get_path("simulator.reply_timeout_seconds", 5)),
+        "webhook_url": webhook_url or config.simulator.webhook_url,
+        "token": wechat.token, "appid": wechat.appid,
+        "aes_key": wechat.encoding_aes_key or None,
+        "mode": "safe" if wechat.encoding_aes_key else "plain",
+        "reply_timeout": config.simulator.reply_timeout_seconds,
         "report_events": True,
     }
-    platform = Platform(wechat["appid"], wechat["secret"],
-                        list(config.get_path("simulator.templates") or []))
+    platform = Platform(wechat.appid, wechat.secret, list(config.simulator.templates))
     app.extensions["sim.settings"] = settings
     app.extensions["sim.platform"] = platform
     app.extensions["sim.reporter"] = Reporter(lambda: Deliverer(

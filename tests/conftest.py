@@ -1,11 +1,15 @@
-"""Shared fixtures: a real database, the bot and the simulator over real HTTP.
+"""Shared fixtures, in two tiers, on a real database (SQLite, or PostgreSQL with
+LINLI_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test).
 
-The bot (`create_app`) and the simulator run in this process on loopback
-ports, each behind a threaded WSGI server; tests talk to them only over HTTP
-through `SimulatorClient` personas, and check the database directly.
+- Fast tier (`chat`, `app`, `client`, `clock`): the app in-process, every message fed
+  straight to the pipeline, everything inside one transaction rolled back after the
+  test, time from a manual clock. Most behaviour is tested here.
+- End-to-end ring (`sim`, `bot_server`, `via_gunicorn`, `page` …): the bot and the
+  simulator on loopback ports over real HTTP (signatures, AES, retries), scheduler
+  processes, gunicorn workers and a headless browser; the database is emptied and
+  seeded before each such test.
 
-SQLite by default; set LINLI_TEST_DATABASE_URL (e.g. postgresql+psycopg://
-postgres@127.0.0.1:5432/test) to run the same suite on PostgreSQL.
+Under pytest-xdist each worker has its own database (a file, or `<db>_gw<n>`).
 """
 from __future__ import annotations
 
@@ -18,25 +22,30 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 import pytest
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from bot.app import create_app
-from bot.config import PROJECT_ROOT, load_config
-from bot.db import make_engine
-from bot.migrate import upgrade
-from bot.seed import seed
+from cli.seed import seed
+from core.clock import ManualClock
+from core.config import PROJECT_ROOT, load_config
+from core.db import make_engine, make_session_factory
+from core.migrate import upgrade
+from linli.app import create_app
 from models import Base, Resident
 from simulator.app import create_sim_app
 from simulator.client import SimulatorClient
+from tests.driver import Chat
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+# A fixed, ordinary moment for the fast tier: a weekday morning outside quiet hours.
+START = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
 
 
 def free_port() -> int:
@@ -59,10 +68,23 @@ class LiveServer:
         self.server.shutdown()
 
 
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 @pytest.fixture(scope="session")
 def db_url(tmp_path_factory) -> str:
     url = os.environ.get("LINLI_TEST_DATABASE_URL")
     if url:
+        if _worker():
+            base = make_url(url)
+            admin = make_engine(url, isolation_level="AUTOCOMMIT")
+            name = f"{base.database}_{_worker()}"
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            url = base.set(database=name).render_as_string(hide_password=False)
         engine = make_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -100,18 +122,12 @@ def engine(db_url):
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def bot_server(config, ports):
-    server = LiveServer(create_app(config), ports["bot"])
-    yield server
-    server.stop()
+# --- the database between tests -----------------------------------------------------------
 
+class World:
+    """Whether the database holds only the seed (the fast tier's starting point)."""
 
-@pytest.fixture(scope="session")
-def sim_server(config, ports, bot_server):
-    server = LiveServer(create_sim_app(config), ports["sim"])
-    yield server
-    server.stop()
+    dirty = True
 
 
 def reset_database(engine, config) -> None:
@@ -133,9 +149,104 @@ def reset_database(engine, config) -> None:
     seed(config)
 
 
+# --- the fast tier -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def fast_engine(db_url):
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def fast_app(config):
+    """One app for the whole run; each test gives it that test's connection and clock."""
+    return create_app(config, sessions=make_session_factory(make_engine("sqlite://")))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def app(fast_app, fast_engine, config, clock):
+    """The app on one connection inside one transaction, rolled back afterwards."""
+    if World.dirty:
+        reset_database(fast_engine, config)
+        World.dirty = False
+    connection = fast_engine.connect()
+    outer = connection.begin()
+    sessions = make_session_factory(connection, join_transaction_mode="create_savepoint")
+    saved = dict(fast_app.extensions)
+    fast_app.extensions.update({"linli.sessions": sessions, "linli.read_sessions": sessions,
+                                "linli.clock": clock})
+    pipeline = fast_app.extensions["linli.pipeline"]
+    pipeline.sessions, pipeline.clock = sessions, clock
+    fast_app.extensions["linli.test_sessions"] = sessions
+    try:
+        yield fast_app
+    finally:
+        fast_app.extensions.clear()
+        fast_app.extensions.update(saved)
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def fast_db(app):
+    """A session on the test's connection: sees every write of the test, uncommitted."""
+    session = app.extensions["linli.test_sessions"]()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def chat(app, fast_db, clock) -> Chat:
+    return Chat(app, fast_db, clock)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def rt(app, config, clock):
+    """A scheduler runtime on the test's connection (no WeChat API: jobs that only write)."""
+    from scheduler.jobs import Runtime
+
+    return Runtime(config, app.extensions["linli.test_sessions"], None, clock)
+
+
+@pytest.fixture
+def uow(app, fast_db, config, clock):
+    """A unit of work on the test's connection, for calling use cases directly."""
+    from domain.unit import Unit
+
+    return Unit(fast_db, config, clock)
+
+
+# --- the end-to-end ring ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def bot_server(config, ports):
+    server = LiveServer(create_app(config), ports["bot"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sim_server(config, ports, bot_server):
+    server = LiveServer(create_sim_app(config), ports["sim"])
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def sim(sim_server, bot_server, engine, config) -> SimulatorClient:
     """A clean world: empty seeded database, fresh simulator state, default settings."""
+    World.dirty = True
     reset_database(engine, config)
     client = SimulatorClient(sim_server.url)
     client.reset()
@@ -173,9 +284,11 @@ def resident(db):
 @pytest.fixture
 def registered(sim):
     """A persona who followed through 金宁's QR code and finished registration."""
-    def make(name: str = "alice", mobile: str = "跳过"):
+    def make(name: str = "alice", mobile: str = "跳过", call: str = "跳过"):
         persona = sim.persona(name)
         persona.follow(scene="jinning")
+        persona.say("1")
+        persona.say(call)
         persona.say("3栋2单元")
         persona.say(mobile)
         return persona
@@ -222,7 +335,7 @@ def gunicorn_bot(db_url, ports, sim_server):
     env = {**os.environ, "LINLI_DATABASE_URL": db_url,
            "LINLI_WECHAT_API_BASE_URL": f"http://127.0.0.1:{ports['sim']}",
            "LINLI_WECHAT_ENCODING_AES_KEY": AES_KEY, "LINLI_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "linli", "serve", "--port", str(port),
                              "--workers", "3"], cwd=PROJECT_ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -5,10 +5,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.config import load_config
-from bot.db import make_engine, make_session_factory, transaction
-from bot.outbox import enqueue, message
-from bot.wechat_api import WeChatAPI
+from core.db import make_engine, make_session_factory, transaction
+from core.outbox import enqueue, message
+from core.wechat_api import WeChatAPI
 from models import OutboxMessage, Resident, utcnow
 from scheduler.jobs import Runtime
 
@@ -16,17 +15,15 @@ TEMPLATES = {"report_status": "TPL_REPORT_STATUS", "broadcast": "TPL_NOTICE"}
 
 
 def delivery_config(config, **delivery):
-    return load_config(overrides={
-        **config,
-        "wechat": {**config["wechat"], "http_timeout": 1, "templates": dict(TEMPLATES)},
-        "delivery": {**config["delivery"], "quiet_hours": "", "backoff_seconds": 10,
-                     "max_attempts": 3, "rate_per_second": 1000, **delivery},
-    }, environ={})
+    return config.with_overrides({
+        "wechat": {"http_timeout": 1, "templates": dict(TEMPLATES)},
+        "delivery": {"quiet_hours": "", "backoff_seconds": 10, "max_attempts": 3,
+                     "rate_per_second": 1000, **delivery}})
 
 
 def runtime(config, _engine=None) -> Runtime:
     """A scheduler runtime with its own engine, configured as the scheduler's is."""
-    sessions = make_session_factory(make_engine(config.get_path("database.url")))
+    sessions = make_session_factory(make_engine(config.database.url))
     return Runtime(config, sessions, WeChatAPI(config, sessions))
 
 
@@ -38,7 +35,8 @@ def resident_id(engine, openid: str) -> int:
 def push(rt, rid: int, key: str, kind: str = "report_status", text: str = "您反映的问题已受理",
          url: str | None = None, **options) -> bool:
     with transaction(rt.sessions) as session:
-        return enqueue(session, rid, kind, message(text, {"status": "已受理"}, url), key, **options)
+        return enqueue(session, rid, kind, message(text, {"status": "已受理"}, url), key,
+                       now=utcnow(), **options)
 
 
 def rows(rt) -> list[OutboxMessage]:

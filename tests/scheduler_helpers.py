@@ -8,8 +8,8 @@ import time
 
 from sqlalchemy import func, insert, select
 
-from bot.config import PROJECT_ROOT
-from bot.db import make_engine, make_session_factory, transaction
+from core.config import PROJECT_ROOT, PrivacyConfig
+from core.db import make_engine, make_session_factory, transaction
 from models import Community, OutboxMessage, OutboxStatus, Resident, utcnow
 
 
@@ -24,7 +24,8 @@ def seed_followers(db_url: str, sim, count: int, prefix: str = "oload") -> list[
             for start in range(0, count, 5000):
                 session.execute(insert(Resident), [
                     {"openid": o, "community_id": community, "followed": True, "followed_at": now,
-                     "registered_at": now, "last_message_at": now, "created_at": now}
+                     "registered_at": now, "last_message_at": now, "created_at": now,
+                     "consent_version": PrivacyConfig().consent_version, "consented_at": now}
                     for o in openids[start:start + 5000]])
     finally:
         engine.dispose()
@@ -37,7 +38,7 @@ def start_scheduler(db_url: str, sim_url: str, **env: str) -> subprocess.Popen:
     environ = {**os.environ, "LINLI_DATABASE_URL": db_url, "LINLI_WECHAT_API_BASE_URL": sim_url,
                "LINLI_DELIVERY_QUIET_HOURS": "", "LINLI_LOG_LEVEL": "WARNING",
                "LINLI_SCHEDULER_LEASE_SECONDS": "3", **env}
-    return subprocess.Popen([sys.executable, "-m", "bot", "scheduler"], cwd=PROJECT_ROOT,
+    return subprocess.Popen([sys.executable, "-m", "linli", "scheduler"], cwd=PROJECT_ROOT,
                             env=environ)
 
 

@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.broadcasts import BroadcastError, cancel, create, preview, progress
-from bot.db import transaction
-from bot.texts import TEXTS
+from core.db import transaction
+from core.texts import TEXTS
+from domain.actor import Actor
+from domain.broadcasts import cancel, create, preview, progress
+from domain.errors import Refused
 from models import (Broadcast, BroadcastStatus, Building, Community, Grid, OutboxStatus, Role,
                     ResidentRole, Strategy, utcnow)
 from scheduler import broadcasts
@@ -29,10 +31,18 @@ def community_id(rt, name="金宁社区") -> int:
         return session.scalar(select(Community.id).where(Community.name == name))
 
 
+STAFF = Actor.cli("test")
+
+
 def make(rt, audience, strategy=Strategy.PER_RESIDENT, **extra) -> Broadcast:
-    with transaction(rt.sessions) as session:
-        return create(session, rt.config, title="停水通知", text="明天9点至12点停水，请提前储水。",
-                      audience=audience, strategy=strategy, created_by="test", **extra)
+    with rt.unit() as uow:
+        return create(uow, STAFF, title="停水通知", text="明天9点至12点停水，请提前储水。",
+                      audience=audience, strategy=strategy, **extra)
+
+
+def cancel_it(rt, broadcast_id: int) -> int:
+    with rt.unit() as uow:
+        return cancel(uow, STAFF, uow.session.get(Broadcast, broadcast_id))
 
 
 def test_community_broadcast_preview_progress_and_delivery(rt, registered, sim, engine):
@@ -40,11 +50,11 @@ def test_community_broadcast_preview_progress_and_delivery(rt, registered, sim, 
     age_window(rt, resident_id(engine, people[0].openid), hours=60)  # gets a template
     outsider = sim.persona("other")
     outsider.follow(scene="hegang")
-    outsider.say("1栋")
-    outsider.say("跳过")
+    for answer in ("1", "跳过", "1栋", "跳过"):
+        outsider.say(answer)
     audience = {"type": "community", "id": community_id(rt)}
     with rt.sessions() as session:
-        counts = preview(session, rt.config, audience, Strategy.PER_RESIDENT)
+        counts = preview(session, rt.config, audience, Strategy.PER_RESIDENT, utcnow())
     assert counts == {"total": 3, "custom": 2, "template": 1, "undeliverable": 0}
     made = make(rt, audience)
     broadcasts.start_due(rt)
@@ -70,7 +80,7 @@ def test_grid_building_and_role_audiences(rt, registered, engine):
         grid = session.get(Grid, building.grid_id)
         ids = (grid.id, building.id)
     with rt.sessions() as session:
-        count = lambda a: preview(session, rt.config, a, Strategy.PER_RESIDENT)["total"]  # noqa: E731
+        count = lambda a: preview(session, rt.config, a, Strategy.PER_RESIDENT, utcnow())["total"]  # noqa: E731
         assert count({"type": "grid", "id": ids[0]}) == 2  # both live in 3栋
         assert count({"type": "building", "id": ids[1]}) == 2
         assert count({"type": "role", "role": "volunteer"}) == 1
@@ -91,21 +101,21 @@ def refusal(key: str) -> str:
 ])
 def test_bad_broadcasts_are_refused(rt, registered, audience, text, reason):
     registered()
-    with pytest.raises(BroadcastError) as refused:
-        with transaction(rt.sessions) as session:
-            create(session, rt.config, title="t", text=text, audience=audience, created_by="t")
+    with pytest.raises(Refused) as refused:
+        with rt.unit() as uow:
+            create(uow, STAFF, title="t", text=text, audience=audience)
     assert refused.value.key == reason
 
 
 def test_empty_audience_is_refused(rt, registered):
     registered()  # lives in 金宁
-    with pytest.raises(BroadcastError, match=refusal("bc_empty_audience")):
+    with pytest.raises(Refused, match=refusal("bc_empty_audience")):
         make(rt, {"type": "community", "id": community_id(rt, "河岗社区")})
 
 
 def test_mass_strategy_only_for_community_or_all(rt, registered):
     registered()
-    with pytest.raises(BroadcastError, match=refusal("bc_mass_scope")):
+    with pytest.raises(Refused, match=refusal("bc_mass_scope")):
         make(rt, {"type": "role", "role": "volunteer"}, strategy=Strategy.MASS_TAG)
 
 
@@ -113,22 +123,19 @@ def test_scheduled_broadcast_waits_and_can_be_cancelled(rt, registered):
     person = registered()
     made = make(rt, {"type": "all"}, send_at=utcnow() + timedelta(hours=1))
     assert broadcasts.start_due(rt) == []
-    with transaction(rt.sessions) as session:
-        cancel(session, session.get(Broadcast, made.id))
+    cancel_it(rt, made.id)
     assert broadcasts.start_due(rt, now=utcnow() + timedelta(hours=2)) == []
     rt.dispatcher.run()
     assert rows(rt) == [] and person.pushes() == []
-    with pytest.raises(BroadcastError, match=refusal("bc_already")):
-        with transaction(rt.sessions) as session:
-            cancel(session, session.get(Broadcast, made.id))
+    with pytest.raises(Refused, match=refusal("bc_already")):
+        cancel_it(rt, made.id)
 
 
 def test_cancel_while_sending_withdraws_what_is_queued(rt, registered):
     people = [registered(f"c{i}") for i in range(3)]
     made = make(rt, {"type": "all"})
     broadcasts.start_due(rt)
-    with transaction(rt.sessions) as session:
-        assert cancel(session, session.get(Broadcast, made.id)) == 3
+    assert cancel_it(rt, made.id) == 3
     rt.dispatcher.run()
     assert {r.status for r in rows(rt)} == {OutboxStatus.CANCELLED}
     assert all(p.pushes() == [] for p in people)
@@ -172,7 +179,7 @@ def test_a_fifth_mass_send_in_a_month_is_refused(rt, registered):
     audience = {"type": "community", "id": community_id(rt)}
     for _ in range(4):
         make(rt, audience, strategy=Strategy.MASS_TAG)
-    with pytest.raises(BroadcastError, match=refusal("bc_mass_quota")):
+    with pytest.raises(Refused, match=refusal("bc_mass_quota")):
         make(rt, audience, strategy=Strategy.MASS_TAG)
     make(rt, audience)  # per-resident notices are not limited
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def cli(tmp_path, sim_server):
     env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_WECHAT_API_BASE_URL": sim_server.url}
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT, env=env,
+        done = subprocess.run([sys.executable, "-m", "linli", *args], cwd=PROJECT_ROOT, env=env,
                               capture_output=True, text=True, timeout=60)
         assert (done.returncode == 0) == ok, done.stdout + done.stderr
         return done
@@ -43,7 +43,7 @@ def test_init_seed_staff_and_roles(cli, sim):
     cli("create-staff", "wang", "--password", "a-long-password", "--community", "金宁社区")
     stored = _scalar(cli.url, "SELECT password_hash FROM staff_users WHERE username='wang'")
     assert stored.startswith("scrypt:") and "a-long-password" not in stored
-    assert "at least 10" in cli("create-staff", "li", "--password", "short",
+    assert "密码至少10个字符" in cli("create-staff", "li", "--password", "short",
                                 "--community", "金宁社区", ok=False).stderr
     assert "no community" in cli("create-staff", "li", "--password", "a-long-password",
                                  "--community", "火星社区", ok=False).stderr
@@ -64,7 +64,7 @@ def test_create_menu_publishes_to_the_platform(cli, sim):
 
 def test_bad_config_is_reported_by_key(cli):
     env = {**os.environ, "LINLI_WECHAT_ENCODING_AES_KEY": "too-short"}
-    done = subprocess.run([sys.executable, "-m", "bot", "init-db"], cwd=PROJECT_ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "linli", "init-db"], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "wechat.encoding_aes_key" in done.stderr
     assert "Traceback" not in done.stderr

@@ -3,21 +3,21 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from core.config import ConfigError, load_config
 
 
 def test_defaults_load():
     config = load_config(environ={})
-    assert config.get_path("timezone") == "Asia/Shanghai"
-    assert config.get_path("wechat.api_base_url").startswith("http")
+    assert config.timezone == "Asia/Shanghai"
+    assert config.wechat.api_base_url.startswith("http")
 
 
 def test_env_overrides_secrets_and_nested_keys():
     config = load_config(environ={"LINLI_WECHAT_SECRET": "from-env", "LINLI_DATABASE_URL": "sqlite://",
                                   "LINLI_CONVERSATION_IDLE_TIMEOUT_MINUTES": "45"})
-    assert config.get_path("wechat.secret") == "from-env"
-    assert config.get_path("database.url") == "sqlite://"
-    assert config.get_path("conversation.idle_timeout_minutes") == 45
+    assert config.wechat.secret == "from-env"
+    assert config.database.url == "sqlite://"
+    assert config.conversation.idle_timeout_minutes == 45
 
 
 def test_redacted_hides_secrets():

@@ -1,5 +1,6 @@
 """Console security: the access matrix (every route × every kind of account), CSRF on
-every POST, escaping of resident text, login lock-out and rate limit, cookie flags."""
+every POST, escaping of resident text, login lock-out and rate limit, cookie flags, sessions
+that end, and bad ids or bytes answered 4xx (fast tier: the app's test client)."""
 from __future__ import annotations
 
 import re
@@ -8,10 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import create_app
-from bot.config import load_config
-from models import Account, Broadcast, Report, ReportPhoto, Resident, StaffUser, utcnow
-from tests.console_helpers import ACCOUNTS, PASSWORD, Console, add_accounts
+from linli.app import create_app
+from models import Account, Broadcast, Report, ReportPhoto, Resident, StaffUser
+from tests.console_helpers import ACCOUNTS, PASSWORD, Console, add_accounts, add_accounts_to
 from tests.meeting_helpers import make_meeting
 from tests.test_reports import file_report
 
@@ -32,6 +32,7 @@ ROUTES = [
     ("POST", "/console/reports/{code}/finish", WORK, True),
     ("POST", "/console/reports/{code}/merge", WORK, True),
     ("POST", "/console/reports/{code}/tier", WRITE, True),
+    ("POST", "/console/reports/{code}/publish", WRITE, True),
     ("GET", "/console/meetings", READ, False),
     ("GET", "/console/meetings/new", WRITE, False),
     ("POST", "/console/meetings/new", WRITE, False),
@@ -61,6 +62,7 @@ ROUTES = [
     ("GET", "/console/residents", WRITE, False),
     ("GET", "/console/residents/{resident}", WRITE, True),
     ("POST", "/console/residents/{resident}/roles", WRITE, True),
+    ("POST", "/console/residents/{resident}/name", WRITE, True),
     ("GET", "/console/exports", READ, False),
     ("GET", "/console/exports/reports.xlsx?month=2026-11&community={community}", READ, True),
     ("GET", "/console/exports/hours.csv?month=2026-11&community={community}", READ, True),
@@ -73,26 +75,30 @@ POSTS = [path for method, path, _, _ in ROUTES if method == "POST"] + ["/console
 
 
 @pytest.fixture
-def world(sim, registered, config, db, tmp_path):
+def accounts(fast_db):
+    return add_accounts_to(fast_db)
+
+
+@pytest.fixture
+def world(chat, uow, fast_db, accounts, tmp_path):
     """One of everything in 金宁 (grid 1), plus the five console accounts."""
-    ids = add_accounts(config)
-    alice = registered("alice", "13800000001")
+    alice = chat.registered("alice", "13800000001")
     code = file_report(alice)  # 3栋: 金宁第一网格
-    meeting = make_meeting(config)
-    db.rollback()
-    report = db.scalar(select(Report).where(Report.code == code))
+    meeting = make_meeting(uow)
+    report = fast_db.scalar(select(Report).where(Report.code == code))
     photo = ReportPhoto(report_id=report.id, media_id="m1", purpose="report",
-                        stored_path=str(tmp_path / "none.jpg"), content_type="image/jpeg")
-    db.add(photo)
-    resident = db.scalar(select(Resident).where(Resident.openid == alice.openid))
+                        stored_path=str(tmp_path / "none.jpg"), content_type="image/jpeg",
+                        created_at=uow.now)
+    fast_db.add(photo)
+    resident = alice.resident
     account = Account(owner_id=resident.id, community_id=resident.community_id, balance=0,
-                      earned_total=0, leaderboard_opt_out=False, created_at=utcnow())
-    db.add(account)
-    db.commit()
-    broadcast = db.scalar(select(Broadcast.id).order_by(Broadcast.id.desc()))
+                      earned_total=0, leaderboard_opt_out=False, created_at=uow.now)
+    fast_db.add(account)
+    fast_db.flush()
+    broadcast = fast_db.scalar(select(Broadcast.id).order_by(Broadcast.id.desc()))
     return {"code": code, "meeting": meeting, "photo": photo.id, "broadcast": broadcast,
             "account": account.id, "resident": resident.id, "community": resident.community_id,
-            "other_user": ids["t-other"]}
+            "other_user": accounts["t-other"]}
 
 
 def expected(role: str | None, allowed: set, scoped: bool, method: str) -> set[int]:
@@ -105,10 +111,10 @@ def expected(role: str | None, allowed: set, scoped: bool, method: str) -> set[i
     return {200, 302, 400} if method == "POST" else {200}
 
 
-def test_every_route_allows_and_denies_as_the_role_says(world, bot_server):
+def test_every_route_allows_and_denies_as_the_role_says(world, app):
     problems = []
     for role in [None, "t-viewer", "t-grid", "t-other", "t-staff", "t-admin"]:
-        console = Console(bot_server.url)
+        console = Console(app.test_client())
         if role:
             assert console.login(role).status_code == 302
         for method, template, allowed, scoped in ROUTES:
@@ -131,11 +137,23 @@ def test_every_route_allows_and_denies_as_the_role_says(world, bot_server):
     assert problems == [], "\n".join(problems)
 
 
-def test_grid_workers_see_only_their_own_grid(world, registered, bot_server, sim):
-    bob = registered("bob")
-    bob.say("取消")
+def test_the_matrix_covers_every_console_route(app, world):
+    """A new page cannot slip past the access matrix: every /console endpoint is listed."""
+    urls = app.url_map.bind("localhost")
+    covered = {(method, urls.match(path.format(**world).split("?")[0], method)[0])
+               for method, path, _, _ in ROUTES}
+    missing = [f"{method} {rule.rule}" for rule in app.url_map.iter_rules()
+               if rule.rule.startswith("/console") and not rule.endpoint.startswith("console_assets")
+               and rule.endpoint not in ("dashboard.home", "auth.login", "auth.logout")
+               for method in rule.methods - {"HEAD", "OPTIONS"}
+               if (method, rule.endpoint) not in covered]
+    assert missing == []
+
+
+def test_grid_workers_see_only_their_own_grid(world, chat, client):
+    bob = chat.registered("bob", address="5栋")
     other = file_report(bob, where="5栋门口")  # 5栋: 金宁第二网格
-    console = Console(bot_server.url)
+    console = Console(client)
     console.login("t-grid")
     listing = console.get("/console/reports?status=all").text
     assert world["code"] in listing and other not in listing
@@ -144,15 +162,16 @@ def test_grid_workers_see_only_their_own_grid(world, registered, bot_server, sim
     assert console.get(f"/console/reports/{world['code']}").status_code == 200
 
 
-def test_every_post_without_a_valid_csrf_token_is_refused(world, bot_server, db):
-    console = Console(bot_server.url)
+def test_every_post_without_a_valid_csrf_token_is_refused(world, client, fast_db):
+    db = fast_db
+    console = Console(client)
     console.login("t-admin")
     for template in POSTS:
         path = template.format(**world)
         assert console.post(path, {"note": "x"}, csrf=False).status_code == 400, path
         bad = console.post(path, {"note": "x", "csrf_token": "forged"}, csrf=False)
         assert bad.status_code == 400 and "刷新页面" in bad.text, path
-    db.rollback()
+    db.expire_all()
     report = db.scalar(select(Report).where(Report.code == world["code"]))
     assert report.status.value == "submitted" and len(report.events) == 0 or \
         all(e.actor != "t-admin" for e in report.events)
@@ -161,15 +180,13 @@ def test_every_post_without_a_valid_csrf_token_is_refused(world, bot_server, db)
 XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>'
 
 
-def test_resident_text_is_escaped_everywhere(sim, registered, bot_server, config, db):
-    add_accounts(config)
-    mallory = registered("mallory")
+def test_resident_text_is_escaped_everywhere(chat, accounts, client, fast_db):
+    mallory = chat.registered("mallory")
     code = file_report(mallory, description=f"楼道灯坏了{XSS}", where=f"3栋{XSS}"[:30])
-    db.rollback()
-    resident = db.scalar(select(Resident).where(Resident.openid == mallory.openid))
+    resident = mallory.resident
     resident.name = XSS[:32]
-    db.commit()
-    console = Console(bot_server.url)
+    fast_db.flush()
+    console = Console(client)
     console.login("t-admin")
     for path in (f"/console/reports/{code}", "/console/reports", f"/console/residents/{resident.id}",
                  "/console/residents"):
@@ -178,35 +195,32 @@ def test_resident_text_is_escaped_everywhere(sim, registered, bot_server, config
         assert "&lt;script&gt;" in page, path
 
 
-def test_login_locks_out_after_repeated_failures(sim, bot_server, config, db):
-    add_accounts(config)
-    console = Console(bot_server.url)
+def test_login_locks_out_after_repeated_failures(accounts, app, fast_db, clock):
+    console = Console(app.test_client())
     for _ in range(5):
         assert console.login("t-staff", "wrong-password").status_code == 401
     locked = console.login("t-staff")  # the right password, too late
     assert locked.status_code == 403 and "锁定" in locked.text
-    db.rollback()
-    user = db.scalar(select(StaffUser).where(StaffUser.username == "t-staff"))
-    assert user.locked_until > utcnow() + timedelta(minutes=14)
+    fast_db.expire_all()
+    user = fast_db.scalar(select(StaffUser).where(StaffUser.username == "t-staff"))
+    assert user.locked_until > clock.now() + timedelta(minutes=14)
     # An admin unlocks the account from the console; the person can sign in again.
-    admin = Console(bot_server.url)
+    admin = Console(app.test_client())
     admin.login("t-admin")
     admin.post(f"/console/admin/accounts/{user.id}", {"action": "unlock"})
     assert console.login("t-staff").status_code == 302
     assert "用户名或密码不正确" in console.login("nobody", "x").text
 
 
-def test_unknown_user_and_wrong_password_answer_alike(sim, bot_server, config):
-    add_accounts(config)
-    console = Console(bot_server.url)
+def test_unknown_user_and_wrong_password_answer_alike(accounts, client):
+    console = Console(client)
     unknown, wrong = console.login("nobody", "whatever-pass"), console.login("t-staff", "nope-nope")
     assert unknown.status_code == wrong.status_code == 401
     assert "用户名或密码不正确" in unknown.text and "用户名或密码不正确" in wrong.text
 
 
-def test_login_attempts_are_rate_limited_per_address(config, sim):
-    limited = load_config(overrides={**config, "console": {**config["console"],
-                                                           "login_rate": "3 per minute"}}, environ={})
+def test_login_attempts_are_rate_limited_per_address(config):
+    limited = config.with_overrides({"console": {"login_rate": "3 per minute"}})
     client = create_app(limited).test_client()
     token = re.search(r'name="csrf-token" content="([^"]+)"',
                       client.get("/console/login").text).group(1)
@@ -219,8 +233,7 @@ def test_login_attempts_are_rate_limited_per_address(config, sim):
 def test_session_cookie_is_httponly_samesite_and_secure_when_configured(config, sim):
     add_accounts(config)
     for secure in (False, True):
-        cfg = load_config(overrides={**config, "console": {**config["console"],
-                                                           "secure_cookies": secure}}, environ={})
+        cfg = config.with_overrides({"console": {"secure_cookies": secure}})
         client = create_app(cfg).test_client()
         token = re.search(r'name="csrf-token" content="([^"]+)"',
                           client.get("/console/login").text).group(1)
@@ -231,9 +244,73 @@ def test_session_cookie_is_httponly_samesite_and_secure_when_configured(config, 
         assert ("Secure" in cookie) is secure
 
 
-def test_login_never_redirects_off_site(sim, bot_server, config):
-    add_accounts(config)
-    console = Console(bot_server.url)
-    response = console.post("/console/login?next=https://evil.example/x",
+@pytest.mark.parametrize("target", ["https://evil.example/x", "//evil.example/x",
+                                    "/console%0d%0aSet-Cookie:%20x=1", "/console/../../etc",
+                                    "/console\r\nLocation: https://evil.example"])
+def test_login_never_redirects_off_site(accounts, client, target):
+    console = Console(client)
+    response = console.post(f"/console/login?next={target}",
                             {"username": "t-admin", "password": PASSWORD})
-    assert response.headers["Location"].startswith("/console")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/console") and "evil" not in location and "\n" not in location
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(accounts, app, fast_db):
+    browser = Console(app.test_client())
+    browser.login("t-staff")
+    assert browser.get("/console/dashboard").status_code == 200
+    copied = app.test_client()
+    cookie = browser.http.get_cookie("session")
+    copied.set_cookie("session", cookie.value)
+    assert copied.get("/console/dashboard").status_code == 200
+    browser.post("/console/logout")
+    assert copied.get("/console/dashboard").status_code == 302  # to the login page
+
+
+@pytest.mark.parametrize("change", ["password", "deactivate"])
+def test_password_change_and_deactivation_end_sessions(accounts, app, change):
+    staff = Console(app.test_client())
+    staff.login("t-staff")
+    admin = Console(app.test_client())
+    admin.login("t-admin")
+    if change == "password":
+        admin.post("/console/admin/accounts", {"username": "t-staff", "password": "a-new-password-1",
+                                               "role": "staff", "community": "0"})
+        admin.post("/console/admin/accounts", {
+            "username": "t-staff", "password": "a-new-password-1", "role": "staff",
+            "community": str(_community(app, "金宁社区"))})
+    else:
+        admin.post(f"/console/admin/accounts/{accounts['t-staff']}", {"action": "toggle"})
+    assert staff.get("/console/dashboard").status_code == 302
+
+
+def _community(app, name):
+    from models import Community
+
+    with app.extensions["linli.test_sessions"]() as session:
+        return session.scalar(select(Community.id).where(Community.name == name))
+
+
+BIG = "99999999999999999999"
+
+
+@pytest.mark.parametrize("path", [
+    f"/console/meetings/{BIG}", f"/console/residents/{BIG}", f"/console/timebank/accounts/{BIG}",
+    f"/console/broadcasts/{BIG}", f"/console/broadcasts/{BIG}/progress",
+    f"/console/reports?page={BIG}", f"/console/dashboard?community={BIG}",
+    f"/console/reports?grid={BIG}", f"/console/meetings?page={BIG}", f"/console/residents?page=-5",
+    f"/console/exports/reports.xlsx?month=2026-11&community={BIG}",
+    "/console/reports?q=a%00b", "/console/residents?q=%00", f"/console/reports/{BIG}"])
+def test_huge_ids_and_nul_bytes_are_4xx(accounts, client, path):
+    console = Console(client)
+    console.login("t-admin")
+    assert console.get(path).status_code in (200, 400, 404), path
+
+
+def test_nul_bytes_in_forms_are_refused_even_before_login(accounts, client, fast_db):
+    console = Console(client)
+    refused = console.post("/console/login", {"username": "t-admin\x00", "password": "x"})
+    assert refused.status_code == 400
+    console.login("t-admin")
+    assert console.post("/console/meetings/new", {"title": "议事\x00会", "place": "x"}).status_code == 400

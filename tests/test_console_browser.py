@@ -12,14 +12,16 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from bot.config import PROJECT_ROOT
-from models import Role
+from core.config import PROJECT_ROOT
+from sqlalchemy import select
+
+from models import Resident, ResidentRole, utcnow
 from scheduler import broadcasts
 from tests.console_helpers import PASSWORD, add_accounts
 from tests.test_reports import file_report
 from tests.test_reminders import rt  # noqa: F401 - shared fixture
 from tests.test_simulator_page import ARTIFACTS, browser  # noqa: F401 - shared fixture
-from tests.test_timebank import grant, log
+from tests.test_timebank import log
 
 
 @pytest.fixture
@@ -62,8 +64,11 @@ def test_staff_day_in_the_console(desk, sim, registered, rt, config, engine):  #
     worker = sim.persona("网格员", openid="demo-gridworker-jinning-1")
     worker.follow()
     worker.say("取消")  # opens the 48-hour window for customer-service messages
-    vol = registered("vol", "13811112222")
-    grant(engine, vol, Role.VOLUNTEER)
+    vol = registered("vol", "13811112222", call="vol")
+    with engine.begin() as conn:
+        conn.execute(ResidentRole.__table__.insert().values(
+            resident_id=conn.execute(select(Resident.id).where(Resident.openid == vol.openid)).scalar(),
+            role="volunteer", granted_by="test", granted_at=utcnow()))
     record = log(vol)
     for i in range(3):
         registered(f"neighbour{i}")
@@ -133,7 +138,7 @@ def test_staff_day_in_the_console(desk, sim, registered, rt, config, engine):  #
     sheet = load_workbook(io.BytesIO(open(caught.value.path(), "rb").read())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:6] == ("序号", "服务日期", "志愿者", "服务内容", "服务对象", "时长（小时）")
-    assert rows[2][2] == "138****2222" and rows[2][3] == "上门探访" and rows[2][5] == 2 and rows[2][6] == "console:t-staff"
+    assert rows[2][2] == "vol" and rows[2][3] == "上门探访" and rows[2][5] == 2 and rows[2][6] == "t-staff"
     assert month in rows[0][0]
     shoot(desk, "exports")
 

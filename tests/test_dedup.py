@@ -24,10 +24,27 @@ def test_retry_of_processed_message_gets_the_same_reply(sim, resident, db):
     again = p.say("1", msg_id=777001)
     assert first == again and "【金宁社区】" in first
     # the handler ran once: the step moved only one place (a second run would
-    # have judged "1" as a too-short building name)
+    # have taken "1" as consent and moved on to the name)
     db.rollback()
     conv = db.get(Conversation, resident(p.openid).id)
-    assert conv.step == "address"
+    assert conv.step == "consent"
+
+
+def test_the_same_msgid_from_two_people_is_two_messages(sim, resident):
+    """MsgIds are unique per sender, not across the account: each person gets their own reply."""
+    alice, bob = sim.persona("alice"), sim.persona("bob")
+    alice.follow(scene="jinning")
+    bob.follow(scene="hegang")
+    for person in (alice, bob):
+        person.say("1")
+        person.say("跳过")
+    alice.say("3栋2单元")
+    bob.say("河岗村东片")
+    to_alice = alice.say("13812345678", msg_id=424242)
+    to_bob = bob.say("跳过", msg_id=424242)
+    assert "138****5678" in to_alice and "金宁社区" in to_alice
+    assert "138****5678" not in to_bob and "河岗社区" in to_bob and "登记完成" in to_bob
+    assert resident(bob.openid).registered_at is not None
 
 
 def test_event_retry_is_deduplicated_by_sender_and_time(sim, resident):
@@ -35,10 +52,10 @@ def test_event_retry_is_deduplicated_by_sender_and_time(sim, resident):
     at = int(time.time())
     first = p.send(type="subscribe", scene="jinning", create_time=at)
     assert "【金宁社区】" in first
-    p.say("3栋2单元")
+    p.say("1")
     # WeChat retries the same follow event: the same welcome, no restart of registration
     assert p.send(type="subscribe", scene="jinning", create_time=at) == first
-    assert "登记完成" in p.say("跳过")
+    assert "楼栋" in p.say("跳过")
 
 
 @pytest.mark.parametrize("server", ["threads", "gunicorn"])
@@ -55,7 +72,7 @@ def test_concurrent_duplicates_run_the_handler_once(request, sim, write_lock, re
     replies = {o["reply"] for o in outcomes}
     assert len(replies) == 1 and "【金宁社区】" in replies.pop()
     db.rollback()
-    assert db.get(Conversation, resident(p.openid).id).step == "address"
+    assert db.get(Conversation, resident(p.openid).id).step == "consent"
 
 
 def test_simulator_retries_a_slow_answer_and_handler_runs_once(sim, write_lock, resident, db):
@@ -70,7 +87,7 @@ def test_simulator_retries_a_slow_answer_and_handler_runs_once(sim, write_lock, 
     assert outcome["attempts"] >= 2  # the first attempt timed out, a retry got the answer
     assert "【金宁社区】" in outcome["reply"]
     db.rollback()
-    assert db.get(Conversation, resident(p.openid).id).step == "address"
+    assert db.get(Conversation, resident(p.openid).id).step == "consent"
 
 
 @pytest.mark.parametrize("server", ["threads", "gunicorn"])
@@ -80,6 +97,8 @@ def test_concurrent_messages_of_one_resident_keep_state_consistent(request, sim,
         request.getfixturevalue("via_gunicorn")
     p = sim.persona()
     p.follow(scene="jinning")
+    p.say("1")
+    p.say("跳过")
     # Two different answers at once: exactly one is taken as the building, the
     # other is then judged at the mobile step (and refused): never a mix.
     with ThreadPoolExecutor(2) as pool:

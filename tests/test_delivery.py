@@ -99,10 +99,10 @@ def test_transient_errors_retry_with_backoff_then_dead_letter(rt, alice, sim, fa
     [row] = rows(rt)
     assert row.status is OutboxStatus.FAILED and row.attempts == 3
     sim.clear_faults()
-    from bot.db import transaction
-    from bot.outbox import requeue
+    from core.db import transaction
+    from core.outbox import requeue
     with transaction(rt.sessions) as session:
-        assert requeue(session, [row.id]) == 1
+        assert requeue(session, [row.id], utcnow()) == 1
     rt.dispatcher.run()
     assert rows(rt)[0].status is OutboxStatus.SENT
     if fault["kind"] == "latency":

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select
 
 from models import Meeting, Resident, Signup, SignupStatus
-from tests.meeting_helpers import make_meeting
+from tests.meeting_helpers import make_meeting_committed
 from tests.scheduler_helpers import seed_followers
 
 PEOPLE, SEATS = 200, 50
@@ -22,7 +22,7 @@ def _all_say(sim, openids, words) -> list[str]:
 def test_capacity_holds_and_the_waitlist_keeps_arrival_order(via_gunicorn, config, db, db_url):
     sim = via_gunicorn
     openids = seed_followers(db_url, sim, PEOPLE, prefix="oseat")
-    mid = make_meeting(config, capacity=SEATS)
+    mid = make_meeting_committed(config, capacity=SEATS)
     assert all("确认报名" in r for r in _all_say(sim, openids, "报名 1"))
     first = _all_say(sim, openids, "1")
     won = [o for o, r in zip(openids, first) if "报名成功" in r]

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db import transaction
-from bot.outbox import cancel_reminders, message, remind
+from core.db import transaction
+from core.outbox import cancel_reminders, message, remind
 from models import OutboxStatus, Reminder, utcnow
 from scheduler import reminders
 from tests.delivery_helpers import delivery_config, resident_id, rows, runtime
@@ -28,7 +28,7 @@ def rid(registered, engine):
 def add(rt, rid, key, due_in, expires_in=None):
     now = utcnow()
     with transaction(rt.sessions) as session:
-        return remind(session, rid, "meeting_reminder", message(f"提醒 {key}"), now + due_in, key,
+        return remind(session, rid, "meeting_reminder", message(f"提醒 {key}"), now + due_in, key, now=now,
                       expires_at=now + expires_in if expires_in is not None else None)
 
 
@@ -36,8 +36,8 @@ def test_due_reminders_become_outbox_rows_once(rt, rid):
     assert add(rt, rid, "meeting:1:remind-24h:1", timedelta(minutes=-1))
     assert not add(rt, rid, "meeting:1:remind-24h:1", timedelta(minutes=-1))  # idempotent
     add(rt, rid, "meeting:1:remind-1h:1", timedelta(hours=2))
-    assert reminders.sweep(rt.sessions) == {"queued": 1, "stale": 0}
-    assert reminders.sweep(rt.sessions) == {"queued": 0, "stale": 0}  # a second run adds nothing
+    assert reminders.sweep(rt.sessions, utcnow()) == {"queued": 1, "stale": 0}
+    assert reminders.sweep(rt.sessions, utcnow()) == {"queued": 0, "stale": 0}  # a second run adds nothing
     assert [r.dedup_key for r in rows(rt)] == ["meeting:1:remind-24h:1"]
     rt.dispatcher.run()
     assert rows(rt)[0].status is OutboxStatus.SENT
@@ -48,7 +48,7 @@ def test_after_downtime_only_relevant_reminders_go(rt, rid):
     # later meeting is still useful
     add(rt, rid, "m:2:24h", timedelta(hours=-30), expires_in=timedelta(hours=-6))
     add(rt, rid, "m:3:1h", timedelta(minutes=-20), expires_in=timedelta(minutes=40))
-    assert reminders.sweep(rt.sessions) == {"queued": 1, "stale": 1}
+    assert reminders.sweep(rt.sessions, utcnow()) == {"queued": 1, "stale": 1}
     assert [r.dedup_key for r in rows(rt)] == ["m:3:1h"]
 
 
@@ -63,7 +63,7 @@ def test_clock_jumps(rt, rid):
 
 def test_expired_in_the_outbox_is_not_sent(rt, rid):
     add(rt, rid, "m:5:1h", timedelta(minutes=-1), expires_in=timedelta(minutes=5))
-    reminders.sweep(rt.sessions)
+    reminders.sweep(rt.sessions, utcnow())
     rt.dispatcher.run(now=utcnow() + timedelta(minutes=10))
     assert rows(rt)[0].status is OutboxStatus.CANCELLED
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.config import PROJECT_ROOT
-from bot.db import make_session_factory
+from core.config import PROJECT_ROOT
+from core.db import make_session_factory
 from models import Lease, ProcessedMessage, utcnow
 from scheduler import jobs
 from scheduler.lease import release, try_acquire
@@ -46,7 +46,7 @@ def test_prune_processed_keeps_recent_claims(sim, engine, config, db):
 def _start(db_url: str, sim_url: str) -> subprocess.Popen:
     env = {**os.environ, "LINLI_DATABASE_URL": db_url, "LINLI_WECHAT_API_BASE_URL": sim_url,
            "LINLI_SCHEDULER_LEASE_SECONDS": "3"}
-    return subprocess.Popen([sys.executable, "-m", "bot", "scheduler"], cwd=PROJECT_ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "linli", "scheduler"], cwd=PROJECT_ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

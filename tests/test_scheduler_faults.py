@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 
-from bot.broadcasts import create
-from bot.config import PROJECT_ROOT
-from bot.db import make_engine, make_session_factory, transaction
+from core.clock import SYSTEM
+from core.config import PROJECT_ROOT
+from core.db import make_engine, make_session_factory, transaction
+from domain.actor import Actor
+from domain.broadcasts import create
+from domain.unit import Unit
 from tests.scheduler_helpers import open_rows, seed_followers, start_scheduler, wait_until
 
 BATCH = 200
@@ -15,8 +18,8 @@ def _broadcast(db_url: str, config) -> int:
     engine = make_engine(db_url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            return create(session, config, title="停电通知", text="今晚检修线路，20点至22点停电。",
-                          audience={"type": "all"}, created_by="test").id
+            return create(Unit(session, config, SYSTEM), Actor.cli("test"), title="停电通知",
+                          text="今晚检修线路，20点至22点停电。", audience={"type": "all"}).id
     finally:
         engine.dispose()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from bot.config import PROJECT_ROOT
-from bot.menu import publish_menu
+from core.config import PROJECT_ROOT
+from cli.menu import publish_menu
 
 CHROMIUM = os.environ.get("LINLI_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "artifacts"
@@ -36,7 +36,7 @@ def page(browser):
 
 
 def test_chat_as_a_new_resident(sim, sim_server, page, config):
-    publish_menu(config)  # what `python -m bot create-menu` does
+    publish_menu(config)  # what `python -m linli create-menu` does
 
     page.goto(f"{sim_server.url}/simulator")
     page.fill("#nickname", "阿珍")
@@ -45,6 +45,10 @@ def test_chat_as_a_new_resident(sim, sim_server, page, config):
     page.fill("#scene", "jinning")
     page.click("#follow")
     expect(page.locator("#chat")).to_contain_text("已为您登记为【金宁社区】居民")
+    for answer, then in (("1", "怎么称呼"), ("阿珍", "楼栋")):
+        page.fill("#text", answer)
+        page.press("#text", "Enter")
+        expect(page.locator("#chat")).to_contain_text(then)
     page.fill("#text", "3栋2单元")
     page.press("#text", "Enter")
     expect(page.locator("#chat")).to_contain_text("手机号码")

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from wechatpy.exceptions import WeChatClientException
 
-from bot.db import make_engine, make_session_factory
-from bot.wechat_api import WeChatAPI
+from core.db import make_engine, make_session_factory
+from core.wechat_api import WeChatAPI
 from models import AccessToken
 
 
@@ -17,7 +17,7 @@ def make_api(sim, config):
     engines = []
 
     def make() -> WeChatAPI:
-        engine = make_engine(config.get_path("database.url"))
+        engine = make_engine(config.database.url)
         engines.append(engine)
         return WeChatAPI(config, make_session_factory(engine))
     yield make
@@ -61,7 +61,7 @@ def test_api_errors_surface_with_their_code(sim, make_api):
 def test_http_timeout_is_applied(sim, make_api, config):
     api = make_api()
     api.token()
-    sim.fault("menu/get", "latency", latency_ms=int(config.get_path("wechat.http_timeout") * 1000 + 800),
+    sim.fault("menu/get", "latency", latency_ms=int(config.wechat.http_timeout * 1000 + 800),
               count=1)
     import requests
     with pytest.raises(requests.Timeout):
@@ -69,10 +69,9 @@ def test_http_timeout_is_applied(sim, make_api, config):
 
 
 def test_wrong_secret_is_reported(sim, config):
-    from bot.config import load_config
-    bad = load_config(overrides={**config, "wechat": {**config["wechat"], "secret": "wrong"}},
-                      environ={})
-    engine = make_engine(bad.get_path("database.url"))
+    from core.config import load_config
+    bad = config.with_overrides({"wechat": {"secret": "wrong"}})
+    engine = make_engine(bad.database.url)
     try:
         with pytest.raises(WeChatClientException) as err:
             WeChatAPI(bad, make_session_factory(engine)).token()

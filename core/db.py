@@ -1,0 +1,133 @@
+"""Engine and session factory for SQLite (embedded default) and PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout, and every transaction starts with
+`BEGIN IMMEDIATE`: writers queue for the single write lock up front instead of
+failing half-way, which is what serialises two webhook workers handling the
+same resident. PostgreSQL gets the same guarantees from row locks; when two
+transactions still deadlock (or fail serialization), `run_in_transaction`
+runs the whole unit again instead of losing it.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 15000
+# PostgreSQL SQLSTATEs worth a fresh attempt: serialization failure, deadlock.
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+ATTEMPTS = 4
+# Row locks taken to serialise writers: FOR NO KEY UPDATE on PostgreSQL, which does not
+# block another transaction's foreign-key check (FOR KEY SHARE) on the same row. A plain
+# FOR UPDATE would: a transfer to B waits for B's row while B's own message waits for ours.
+ROW_LOCK = {"key_share": True}
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def make_engine(url: str, sqlite_begin: str = "IMMEDIATE", **kwargs) -> Engine:
+    """Create an engine with the project's per-dialect settings.
+
+    `sqlite_begin="DEFERRED"` suits read-mostly tools (reports, test assertions)
+    that must not hold SQLite's write lock while they look.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                                  "check_same_thread": False}, **kwargs)
+        _configure_sqlite(engine, sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine, begin: str) -> None:
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the driver, decide when transactions begin (savepoints too).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql(f"BEGIN {begin}")
+
+
+def make_session_factory(engine: Engine, **kwargs) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, **kwargs)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error, always close."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the same work may succeed when run again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in RETRYABLE_SQLSTATES
+
+
+def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T],
+                       attempts: int = ATTEMPTS) -> T:
+    """`work(session)` in one transaction, run again (fresh) after a deadlock or
+    serialization failure, up to `attempts` times in all."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction(factory) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if attempt == attempts or not retryable(exc):
+                raise
+            log.info("transaction retried after %s (attempt %d)", type(exc.orig).__name__, attempt)
+            time.sleep(random.uniform(0.005, 0.03) * attempt)
+    raise AssertionError("unreachable")
+
+
+_INSERT_IGNORE: dict[tuple, object] = {}
+
+
+def insert_ignore(session: Session, table: Table, values: dict, conflict: list[str],
+                  where: str | None = None) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted.
+
+    RETURNING tells, where rowcount does not (psycopg reports -1 here). The
+    statement is built once per shape, so the webhook's hot path reuses it. `where`
+    names the predicate of a partial unique index on `conflict`.
+    """
+    name = session.get_bind().dialect.name
+    shape = (name, table.name, tuple(values), tuple(conflict), where)
+    stmt = _INSERT_IGNORE.get(shape)
+    if stmt is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        stmt = (dialect.insert(table).values({k: bindparam(k) for k in values})
+                .on_conflict_do_nothing(index_elements=conflict,
+                                        index_where=text(where) if where else None)
+                .returning(table.c[conflict[0]]))
+        _INSERT_IGNORE[shape] = stmt
+    return session.execute(stmt, values).first() is not None

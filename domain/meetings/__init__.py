@@ -1,0 +1,1 @@
+"""Meetings (议事会) and activities: sign-ups and the waitlist, and staff operations."""

@@ -1,0 +1,51 @@
+"""Who hears about a report: the reporter and followers, the assignee, community staff."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.outbox import message
+from core.texts import text
+from domain.reports.categories import name_of
+from domain.reports.routing import community_staff
+from domain.unit import Unit
+from models import Report, ReportEvent, ReportFollower, Status
+
+KIND = "report_status"
+
+
+def audience(uow: Unit, report: Report) -> list[int]:
+    """The reporter and everyone who +1-ed, once each."""
+    followers = uow.session.scalars(select(ReportFollower.resident_id)
+                                    .where(ReportFollower.report_id == report.id))
+    ids = ([report.resident_id] if report.resident_id else []) + list(followers)
+    return list(dict.fromkeys(ids))
+
+
+def update(uow: Unit, report: Report, event: ReportEvent, skip_resident: int | None = None) -> None:
+    """One push per reporter/follower for this timeline event."""
+    status = text(f"status_{report.status.value}")
+    body = text("push_report_update", code=report.code, status=status,
+                note=f"\n{event.note}" if event.note else "")
+    if event.to_status is Status.RESOLVED:
+        body += "\n" + text("ask_solved", code=report.code)
+    payload = message(body, {"code": report.code, "status": status,
+                             "note": (event.note or status)[:20]})
+    for resident_id in audience(uow, report):
+        if resident_id != skip_resident:
+            uow.push(resident_id, KIND, payload, f"report:{report.id}:event:{event.id}:{resident_id}")
+
+
+def assigned(uow: Unit, report: Report, assignee_id: int, key: str) -> None:
+    name = name_of(uow.config, report.category)
+    uow.push(assignee_id, "report_assigned", message(
+        text("push_assigned", code=report.code, category=name, description=report.description[:40]),
+        {"code": report.code, "category": name}), key)
+
+
+def escalated(uow: Unit, report: Report, what: str) -> None:
+    body = text("push_escalated", code=report.code, category=name_of(uow.config, report.category),
+                what=what, handler=report.assignee_title)
+    stamp = f"{uow.now:%Y%m%d%H%M}"
+    for staff_id in community_staff(uow.session, report.community_id):
+        uow.push(staff_id, "report_escalated", message(body, {"code": report.code}),
+                 f"report:{report.id}:escalated:{report.escalation}:{stamp}:{staff_id}")

@@ -1,0 +1,72 @@
+"""Reading reports: by code, who may see one, a resident's own list, nearby open ones."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from domain.reports.places import distance_m
+from domain.unit import Unit
+from models import OPEN_STATUSES, Building, Report, ReportEvent, ReportFollower, Resident
+
+CANDIDATES = 200
+
+
+def by_code(session: Session, code: str) -> Report | None:
+    code = (code or "").strip().upper()[:16]
+    return session.scalar(select(Report).where(Report.code == code)) if code else None
+
+
+def can_see(session: Session, report: Report, resident: Resident) -> bool:
+    """Only the reporter and followers see a report in chat (staff work from the console)."""
+    return report.resident_id == resident.id or session.scalar(select(ReportFollower.id).where(
+        ReportFollower.report_id == report.id, ReportFollower.resident_id == resident.id)) is not None
+
+
+def mine(session: Session, resident: Resident, limit: int = 10):
+    """The resident's latest reports, filed or followed."""
+    followed = select(ReportFollower.report_id).where(ReportFollower.resident_id == resident.id)
+    return session.execute(
+        select(Report.code, Report.category, Report.status, Report.created_at)
+        .where(or_(Report.resident_id == resident.id, Report.id.in_(followed)))
+        .order_by(Report.created_at.desc()).limit(limit)).all()
+
+
+def timeline(session: Session, report: Report, limit: int = 6) -> list[ReportEvent]:
+    events = session.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id)
+                             .order_by(ReportEvent.id.desc()).limit(limit)).all()
+    return list(reversed(events))
+
+
+def followers(session: Session, report: Report) -> int:
+    return session.scalar(select(func.count()).select_from(ReportFollower)
+                          .where(ReportFollower.report_id == report.id)) or 0
+
+
+def nearby_open(uow: Unit, *, resident: Resident, community_id: int, category_code: str,
+                lat: float | None, lng: float | None, building_id: int | None) -> Report | None:
+    """Someone else's open report of the same category, in the same community, nearby (or in
+    the same building), filed within `reports.duplicate_days`."""
+    cfg = uow.config.reports
+    if community_id != resident.community_id:
+        return None  # a neighbour's offer is from one's own community only
+    candidates = uow.session.scalars(select(Report).where(
+        Report.community_id == community_id, Report.category == category_code,
+        Report.status.in_(OPEN_STATUSES), Report.created_at >= uow.now - timedelta(days=cfg.duplicate_days),
+        or_(Report.resident_id.is_(None), Report.resident_id != resident.id))
+        .order_by(Report.created_at.desc()).limit(CANDIDATES))
+    for report in candidates:
+        if building_id is not None and report.building_id == building_id:
+            return report
+        if None not in (lat, lng, report.lat, report.lng) and \
+                distance_m(lat, lng, report.lat, report.lng) <= cfg.duplicate_radius_m:
+            return report
+    return None
+
+
+def coarse_place(session: Session, report: Report) -> str | None:
+    """The building, else nothing finer than the community: what strangers may see."""
+    if report.building_id is not None:
+        return session.scalar(select(Building.name).where(Building.id == report.building_id))
+    return None

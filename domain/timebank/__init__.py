@@ -1,0 +1,1 @@
+"""The time bank (时间储蓄): the ledger, volunteering and verification, spending hours."""

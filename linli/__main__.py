@@ -1,0 +1,4 @@
+"""`python -m linli <command>` (or the `linli` console script)."""
+from cli import main
+
+main()

@@ -1,0 +1,58 @@
+"""Application factory: `create_app()` wires config, clock, database, router and blueprints."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import webhook
+from bot.pipeline import Pipeline
+from bot.signing import SafeMode
+from core.clock import SYSTEM, Clock
+from core.config import Config, load_config
+from core.db import make_engine, make_session_factory
+from core.logs import configure_logging
+from handlers import build_router
+
+
+def create_app(config: Config | None = None, clock: Clock = SYSTEM,
+               sessions: sessionmaker[Session] | None = None) -> Flask:
+    """Build the web app: webhook, health, calendars, Open311 and the staff console.
+    `sessions` replaces the database sessions (the fast test tier runs everything on one
+    connection inside one transaction)."""
+    from console import exempt, init_console
+    from web import calendar, health, open311
+
+    config = config or load_config()
+    configure_logging()
+    app = Flask(__name__)
+    app.config["LINLI"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.webhook.max_body_bytes
+    if sessions is None:
+        sessions = make_session_factory(make_engine(config.database.url))
+        # Pages read without taking SQLite's write lock (same database, deferred BEGIN).
+        read_sessions = make_session_factory(make_engine(config.database.url, sqlite_begin="DEFERRED"))
+    else:
+        read_sessions = sessions
+    app.extensions["linli.sessions"] = sessions
+    app.extensions["linli.read_sessions"] = read_sessions
+    app.extensions["linli.clock"] = clock
+    app.extensions["linli.pipeline"] = Pipeline(config, sessions, build_router(), clock)
+    app.extensions["linli.safe_mode"] = safe_mode(config)
+    for blueprint in (webhook.bp, calendar.bp, health.bp, open311.bp):
+        app.register_blueprint(blueprint)
+    exempt(webhook.bp, open311.bp)
+    init_console(app, config)
+    logging.getLogger(__name__).info(
+        "Linli ready: %s", make_url(config.database.url).render_as_string(hide_password=True))
+    return app
+
+
+def safe_mode(config: Config) -> SafeMode | None:
+    """The AES keys in force, or None in plaintext mode."""
+    keys = [k for k in (config.wechat.encoding_aes_key, config.wechat.previous_encoding_aes_key) if k]
+    if not keys:
+        return None
+    return SafeMode(config.wechat.token, config.wechat.appid, keys)

@@ -1,0 +1,28 @@
+"""`/healthz`: database reachable, scheduler heartbeat age and outbox backlog, as JSON."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.outbox import status_counts
+from models import Lease
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers; scheduler heartbeat age is reported, not judged."""
+    sessions = current_app.extensions["linli.read_sessions"]
+    try:
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+            lease = session.scalar(select(Lease).where(Lease.name == "scheduler"))
+            outbox = status_counts(session)
+    except SQLAlchemyError:
+        return jsonify(database="unreachable"), 503
+    age = (current_app.extensions["linli.clock"].now() - lease.heartbeat_at).total_seconds() if lease else None
+    return jsonify(database="ok", scheduler_heartbeat_age_seconds=age,
+                   scheduler_holder=lease.holder if lease else None, outbox=outbox,
+                   outbox_backlog=outbox["pending"] + outbox["sending"])
