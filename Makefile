@@ -28,13 +28,16 @@ wrk:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 
 demo: $(STAMP)
-	$(BIN)/python -m bot demo
+	$(BIN)/python -m linli demo
+
+# Two workers (pytest-xdist), one database each; multi-process tests share one worker.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-pg: $(STAMP) chromium
-	LINLI_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest
+	LINLI_TEST_DATABASE_URL=$(PG_URL) $(PYTEST)
 
 bench: $(STAMP) wrk
 	$(BIN)/python bench/webhook.py

@@ -56,8 +56,9 @@ class Dispatcher:
     """Sends due outbox rows; `run` drains the backlog within a time budget."""
 
     def __init__(self, config: Config, sessions: sessionmaker[Session], api: WeChatAPI,
-                 clock: Clock = SYSTEM):
+                 clock: Clock = SYSTEM, stopping: threading.Event | None = None):
         self.config, self.sessions, self.api, self.clock = config, sessions, api, clock
+        self.stopping = stopping or threading.Event()
         d = config.delivery
         self.batch_size, self.max_attempts, self.backoff = d.batch_size, d.max_attempts, d.backoff_seconds
         self.sending_timeout = timedelta(seconds=d.sending_timeout_seconds)
@@ -68,7 +69,7 @@ class Dispatcher:
         """Send batches until nothing is due or the budget is spent; returns rows handled."""
         started, handled = time.monotonic(), 0
         self.recover_stale(now)
-        while time.monotonic() - started < budget_seconds:
+        while time.monotonic() - started < budget_seconds and not self.stopping.is_set():
             batch = self.claim(now)
             if not batch:
                 break

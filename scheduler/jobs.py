@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Iterator
@@ -35,10 +36,13 @@ class Runtime:
     api: WeChatAPI | None
     clock: Clock = SYSTEM
     dispatcher: Dispatcher | None = field(default=None)
+    # Set when the process is asked to stop: long runs end after the batch in hand.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.dispatcher is None and self.api is not None:
-            self.dispatcher = Dispatcher(self.config, self.sessions, self.api, self.clock)
+            self.dispatcher = Dispatcher(self.config, self.sessions, self.api, self.clock,
+                                         self.stopping)
 
     @contextmanager
     def unit(self) -> Iterator[Unit]:

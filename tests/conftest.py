@@ -29,7 +29,7 @@ import requests
 from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from cli.seed import seed
 from core.clock import ManualClock
@@ -54,13 +54,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class KeepAlive(WSGIRequestHandler):
+    """HTTP/1.1, so clients reuse connections (as they do against real servers)."""
+
+    protocol_version = "HTTP/1.1"
+
+
 class LiveServer:
     """A WSGI app served on a loopback port from a background thread."""
 
     def __init__(self, app, port: int):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAlive)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -1,4 +1,5 @@
-"""`python -m bot …` commands, run as a user would on a fresh database."""
+"""`python -m linli …` commands on a fresh database: as a user runs them (a process each),
+and their refusals through the same entry point in-process."""
 from __future__ import annotations
 
 import os
@@ -34,24 +35,33 @@ def _scalar(url: str, sql: str):
         engine.dispose()
 
 
-def test_init_seed_staff_and_roles(cli, sim):
+def test_init_seed_staff_and_roles(cli, sim, monkeypatch, capsys):
     cli("init-db")
     assert "4 communities" in cli("seed-demo").stdout
-    assert "4 communities" in cli("seed-demo").stdout  # idempotent
-    assert _scalar(cli.url, "SELECT count(*) FROM communities") == 4
-    assert _scalar(cli.url, "SELECT count(*) FROM grids") == 8
     cli("create-staff", "wang", "--password", "a-long-password", "--community", "金宁社区")
     stored = _scalar(cli.url, "SELECT password_hash FROM staff_users WHERE username='wang'")
     assert stored.startswith("scrypt:") and "a-long-password" not in stored
-    assert "密码至少10个字符" in cli("create-staff", "li", "--password", "short",
-                                "--community", "金宁社区", ok=False).stderr
-    assert "no community" in cli("create-staff", "li", "--password", "a-long-password",
-                                 "--community", "火星社区", ok=False).stderr
-    cli("grant-role", "demo-gridworker-jinning-1", "volunteer", "--by", "admin")
+
+    monkeypatch.setenv("LINLI_DATABASE_URL", cli.url)
+    from cli import main
+
+    def refused(*args: str) -> str:
+        with pytest.raises(SystemExit) as stop:
+            main(list(args))
+        assert stop.value.code not in (0, None)
+        return str(stop.value.code)
+
+    main(["seed-demo"])  # idempotent
+    assert "4 communities" in capsys.readouterr().out
+    assert _scalar(cli.url, "SELECT count(*) FROM communities") == 4
+    assert _scalar(cli.url, "SELECT count(*) FROM grids") == 8
+    assert "密码至少10个字符" in refused("create-staff", "li", "--password", "short", "--community", "金宁社区")
+    assert "no community" in refused("create-staff", "li", "--password", "a-long-password",
+                                     "--community", "火星社区")
+    main(["grant-role", "demo-gridworker-jinning-1", "volunteer", "--by", "admin"])
     assert _scalar(cli.url, "SELECT count(*) FROM resident_roles WHERE role='volunteer'") == 1
-    assert "role must be one of" in cli("grant-role", "demo-gridworker-jinning-1", "king",
-                                        ok=False).stderr
-    assert "no resident" in cli("grant-role", "o-nobody", "volunteer", ok=False).stderr
+    assert "role must be one of" in refused("grant-role", "demo-gridworker-jinning-1", "king")
+    assert "no resident" in refused("grant-role", "o-nobody", "volunteer")
 
 
 def test_create_menu_publishes_to_the_platform(cli, sim):

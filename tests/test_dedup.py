@@ -59,6 +59,7 @@ def test_event_retry_is_deduplicated_by_sender_and_time(sim, resident):
 
 
 @pytest.mark.parametrize("server", ["threads", "gunicorn"])
+@pytest.mark.xdist_group("gunicorn")
 def test_concurrent_duplicates_run_the_handler_once(request, sim, write_lock, resident, db,
                                                     server):
     if server == "gunicorn":
@@ -91,6 +92,7 @@ def test_simulator_retries_a_slow_answer_and_handler_runs_once(sim, write_lock, 
 
 
 @pytest.mark.parametrize("server", ["threads", "gunicorn"])
+@pytest.mark.xdist_group("gunicorn")
 def test_concurrent_messages_of_one_resident_keep_state_consistent(request, sim, resident, db,
                                                                    server):
     if server == "gunicorn":

@@ -1,6 +1,8 @@
 """200 residents sign up at once for a 50-seat meeting, through a multi-worker webhook."""
 from __future__ import annotations
 
+import pytest
+
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ def _all_say(sim, openids, words) -> list[str]:
                              openids))
 
 
+@pytest.mark.xdist_group("gunicorn")
 def test_capacity_holds_and_the_waitlist_keeps_arrival_order(via_gunicorn, config, db, db_url):
     sim = via_gunicorn
     openids = seed_followers(db_url, sim, PEOPLE, prefix="oseat")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -65,14 +66,26 @@ def _wait_for(predicate, seconds: float = 15) -> bool:
     return False
 
 
+def _says(proc: subprocess.Popen, words: str, seconds: float = 15) -> bool:
+    """Whether the process logs `words` within `seconds` (read on a thread: no blocking)."""
+    heard = threading.Event()
+
+    def listen():
+        for line in proc.stdout:  # keep draining: a full pipe would block the process
+            if words in line:
+                heard.set()
+    threading.Thread(target=listen, daemon=True).start()
+    return heard.wait(seconds)
+
+
 def test_two_processes_one_acts_and_standby_takes_over_after_kill(sim, sim_server, db_url, db):
     first = _start(db_url, sim_server.url)
     try:
         assert _wait_for(lambda: (_holder(db) or "").endswith(f":{first.pid}"))
         second = _start(db_url, sim_server.url)
         try:
-            time.sleep(2)
-            assert _holder(db).endswith(f":{first.pid}")  # the second stands by
+            assert _says(second, "standing by")  # the second stands by
+            assert _holder(db).endswith(f":{first.pid}")
             first.kill()  # kill -9: no clean release
             first.wait()
             assert _wait_for(lambda: (_holder(db) or "").endswith(f":{second.pid}"))
@@ -82,3 +95,31 @@ def test_two_processes_one_acts_and_standby_takes_over_after_kill(sim, sim_serve
     finally:
         if first.poll() is None:
             first.kill()
+
+
+def test_logs_never_show_the_secret(tmp_path, config):
+    """A failed token fetch is logged with its traceback; the URL's credentials are blanked."""
+    env = {**os.environ, "LINLI_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+           "LINLI_WECHAT_API_BASE_URL": f"http://127.0.0.1:{_closed_port()}",
+           "LINLI_WECHAT_SECRET": "very-secret-value-42"}
+    subprocess.run([sys.executable, "-m", "linli", "init-db"], cwd=PROJECT_ROOT, env=env, check=True,
+                   capture_output=True)
+    proc = subprocess.Popen([sys.executable, "-m", "linli", "scheduler"], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:  # until the failed job's traceback has been written
+        lines.append(line)
+        if line.startswith("requests.exceptions.ConnectionError"):
+            break
+    proc.terminate()
+    output = "".join(lines) + proc.communicate(timeout=15)[0]
+    assert "refresh_token" in output and "Traceback" in output  # the job ran, and failed
+    assert "very-secret-value-42" not in output and "secret=***" in output
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
