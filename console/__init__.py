@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from console import web
 from core.config import Config
 from core.texts import text
-from domain.people import mask_name
+from domain.people import mask_name, person_name
 from models.resident import mask_mobile
 
 csrf = CSRFProtect()
@@ -49,7 +49,7 @@ def init_console(app: Flask, config: Config) -> None:
     app.jinja_env.globals.update(t=text)
     app.before_request(_refuse_nul)
     app.jinja_env.filters.update(local=web.local_time, hours=web.hours, mask=mask_mobile,
-                                 mask_name=mask_name,
+                                 mask_name=mask_name, person=person_name,
                                  merge=_merge_args,
                                  labelled=lambda d, prefix: {text(prefix + k): v for k, v in d.items()})
     app.after_request(web.commit_request)

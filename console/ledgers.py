@@ -57,7 +57,8 @@ def _reports(session, config, community_id, start, end) -> list[list]:
     rows = []
     for n, report in enumerate(found, start=1):
         who = people.get(report.resident_id)
-        reporter = " ".join(filter(None, (mask_name(who.name), mask_mobile(who.mobile)))) if who \
+        reporter = " ".join(filter(None, (mask_name(who.name) or person_name(who),
+                                          mask_mobile(who.mobile)))) if who \
             else text("c_source_open311")
         rows.append([n, _local(config, report.created_at), report.code, reporter,
                      names.get(report.category, report.category), text(f"tier_{report.tier.value}"),

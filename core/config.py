@@ -181,6 +181,8 @@ class DeliveryConfig(Section):
 class SchedulerConfig(Section):
     lease_seconds: float = Field(30, ge=1)
     dedup_retention_hours: float = Field(72, ge=1)
+    # Delivered, cancelled and undeliverable pushes (their texts) are kept this long.
+    outbox_retention_days: float = Field(30, ge=1)
 
 
 class SimulatorConfig(Section):

@@ -22,7 +22,7 @@ from core.config import Config
 from core.db import transaction
 from core.wechat_api import WeChatAPI
 from domain.unit import Unit
-from models import ProcessedMessage
+from models import Conversation, OutboxMessage, OutboxStatus, ProcessedMessage, Reminder
 from scheduler import broadcasts, reminders, report_jobs, timebank_jobs
 from scheduler.dispatch import Dispatcher
 
@@ -66,13 +66,24 @@ def refresh_token() -> None:
 
 
 def prune_processed() -> None:
-    """Forget dedup claims older than the retention (WeChat retries within seconds)."""
+    """Keep the least data: dedup claims and their stored replies past the retention (WeChat
+    retries within seconds), conversations idle for a day, finished pushes past theirs."""
     rt = _rt()
-    cutoff = rt.clock.now() - timedelta(hours=rt.config.scheduler.dedup_retention_hours)
+    now, retention = rt.clock.now(), rt.config.scheduler
+    finished = [OutboxStatus.SENT, OutboxStatus.CANCELLED, OutboxStatus.UNDELIVERABLE]
     with transaction(rt.sessions) as session:
-        result = session.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < cutoff))
-    if result.rowcount:
-        log.info("pruned %d processed-message records", result.rowcount)
+        counts = [session.execute(statement).rowcount for statement in (
+            delete(ProcessedMessage).where(
+                ProcessedMessage.created_at < now - timedelta(hours=retention.dedup_retention_hours)),
+            delete(Conversation).where(Conversation.updated_at < now - timedelta(days=1)),
+            delete(OutboxMessage).where(  # a broadcast's rows are its delivery record
+                OutboxMessage.status.in_(finished), OutboxMessage.broadcast_id.is_(None),
+                OutboxMessage.created_at < now - timedelta(days=retention.outbox_retention_days)),
+            delete(Reminder).where(
+                Reminder.done.is_(True),
+                Reminder.created_at < now - timedelta(days=retention.outbox_retention_days)))]
+    if any(counts):
+        log.info("pruned %d claims, %d conversations, %d pushes, %d reminders", *counts)
 
 
 DISPATCH_EVERY = 2.0

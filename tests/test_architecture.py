@@ -117,6 +117,17 @@ def test_every_catalogue_key_used_exists():
     assert missing == []
 
 
+def test_no_catalogue_key_is_written_twice():
+    """A key repeated in one file would silently replace the first text."""
+    repeated = []
+    for path in (PROJECT_ROOT / "core" / "texts").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):
+                keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+                repeated += [f"{path.name}: {k}" for k in set(keys) if keys.count(k) > 1]
+    assert repeated == []
+
+
 def test_the_models_match_the_migrations(db_url):
     engine = make_engine(db_url)
     try:

@@ -30,18 +30,31 @@ def test_second_scheduler_waits_then_takes_over(sim, engine):
     assert try_acquire(sessions, "scheduler", "host:1", ttl=30)
 
 
-def test_prune_processed_keeps_recent_claims(sim, engine, config, db):
-    sessions = make_session_factory(engine)
-    with sessions.begin() as s:
-        s.add_all([ProcessedMessage(key="old", reply="", created_at=utcnow() - timedelta(days=4)),
-                   ProcessedMessage(key="new", reply="", created_at=utcnow())])
-    jobs.runtime = jobs.Runtime(config, sessions, api=None)
+def test_pruning_keeps_only_what_is_still_needed(rt, chat, fast_db, clock):
+    """Claims (and their stored replies) after 72 h, idle conversations after a day, finished
+    pushes after 30 days; a broadcast's rows stay as its delivery record."""
+    from core.outbox import enqueue, message
+    from models import Conversation, OutboxMessage, OutboxStatus
+
+    p = chat.registered()
+    p.say("我的信息")  # a conversation left open
+    rid = p.resident.id
+    enqueue(fast_db, rid, "timebank", message("旧消息"), "old-push", now=clock.now())
+    fast_db.execute(update(OutboxMessage).values(status=OutboxStatus.SENT))
+    clock.advance(days=31)
+    fresh = chat.persona()
+    fresh.follow()  # a new claim and a fresh conversation
+    enqueue(fast_db, rid, "timebank", message("新消息"), "new-push", now=clock.now())
+    jobs.runtime = rt
     try:
         jobs.prune_processed()
     finally:
         jobs.runtime = None
-    keys = {p.key for p in db.scalars(select(ProcessedMessage))}
-    assert "old" not in keys and "new" in keys
+    fast_db.expire_all()
+    claims = fast_db.scalars(select(ProcessedMessage.openid)).all()
+    assert p.openid not in claims and fresh.openid in claims
+    assert fast_db.get(Conversation, rid) is None and fast_db.get(Conversation, fresh.resident.id)
+    assert fast_db.scalars(select(OutboxMessage.dedup_key)).all() == ["new-push"]
 
 
 def _start(db_url: str, sim_url: str) -> subprocess.Popen:

@@ -279,8 +279,11 @@ TEXTS: dict[str, str] = {
     'c_account_needs_community': '除管理员外，账号必须属于一个社区。',
     'c_account_needs_grid': '网格员账号需要选择本社区的一个网格。',
     'c_publish_private': '私事和不公开的类别不能公开。',
-    'c_publish': '公开描述和照片',
+    'c_publish_report': '公开描述和照片',
     'c_unpublish': '取消公开',
     'c_published': '已公开',
     'c_rename': '修改称呼',
+    'c_reporter': '反映人',
+    'c_public': '公开',
+    'c_not_published': '未公开（公开数据只含类别、楼栋和状态）',
 }
