@@ -140,7 +140,7 @@ def _wait_for(url: str, seconds: float = 30) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m linli", description="Linli (邻里) bot")
+    parser = argparse.ArgumentParser(prog="linli", description="Linli (邻里) bot")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help=serve.__doc__)
     p.add_argument("--host")
