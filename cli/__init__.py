@@ -11,12 +11,6 @@ import argparse
 import getpass
 import logging
 import os
-import signal
-import subprocess
-import sys
-import time
-
-import requests
 
 from core.config import ConfigError, load_config
 
@@ -78,65 +72,12 @@ def grant_role(args) -> None:
 
 
 def demo(args) -> None:
-    """Migrate, seed, then run simulator + web + scheduler together until Ctrl-C."""
-    config = load_config()
+    """Migrate, seed, then run simulator + web + scheduler together until stopped."""
+    from cli.demo import run
+
     init_db(args)
     seed_demo(args)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    py = sys.executable
-    sim_port, web_port = config.simulator.port, config.server.port
-    procs = [
-        subprocess.Popen([py, "-m", "simulator", "--port", str(sim_port)], env=env),
-        subprocess.Popen([py, "-m", "linli", "serve", "--port", str(web_port)], env=env),
-        subprocess.Popen([py, "-m", "linli", "scheduler"], env=env),
-    ]
-    try:
-        _wait_for(f"http://127.0.0.1:{web_port}/healthz")
-        _wait_for(f"http://127.0.0.1:{sim_port}/sim/api/state")
-        print(_publish_menu_quietly(config))
-        host = config.server.public_url
-        print("\nLinli demo is running:\n"
-              f"  WeChat simulator (chat as a resident): http://127.0.0.1:{sim_port}/simulator\n"
-              f"  Webhook:                               {host}/wechat\n"
-              f"  Health:                                {host}/healthz\n"
-              f"  Staff console:                         {host}/console\n"
-              "    logins admin / jinning-staff / jinning-grid1 / jinning-viewer, "
-              f"password {config.demo.staff_password}\n"
-              "Press Ctrl-C to stop.", flush=True)
-        while all(p.poll() is None for p in procs):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _publish_menu_quietly(config) -> str:
-    from cli.menu import publish_menu
-
-    try:
-        return publish_menu(config)
-    except Exception as exc:  # noqa: BLE001 - the demo still runs without a menu bar
-        return f"menu not published: {exc}"
-
-
-def _wait_for(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} did not come up within {seconds:.0f}s")
+    run(load_config())
 
 
 def build_parser() -> argparse.ArgumentParser:

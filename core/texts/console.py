@@ -286,4 +286,13 @@ TEXTS: dict[str, str] = {
     'c_reporter': '反映人',
     'c_public': '公开',
     'c_not_published': '未公开（公开数据只含类别、楼栋和状态）',
+    "demo_banner": ("\nLinli demo is running (Linli 演示已启动)：\n"
+                    "  微信模拟器（以居民身份聊天）：{sim}/simulator\n"
+                    "  社区工作台：{host}/console\n"
+                    "    登录：admin / jinning-staff / jinning-grid1 / jinning-viewer / xianhu-staff，密码 {password}\n"
+                    "  Webhook：{host}/wechat    健康检查：{host}/healthz\n"
+                    "  {quiet}\n"
+                    "按 Ctrl-C 停止（Press Ctrl-C to stop）。"),
+    "demo_quiet": "免打扰时段 {hours}：此时段非紧急推送会等到时段结束再发。",
+    "demo_no_quiet": "演示不设免打扰时段，推送即时送达（LINLI_DELIVERY_QUIET_HOURS=21:30-08:00 make demo 可开启）。",
 }
