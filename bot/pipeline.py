@@ -21,9 +21,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from wechatpy.replies import TextReply
 
 from bot.context import Context, Reply
-from bot.state import ConversationState
 from bot.inbound import Incoming
 from bot.router import Router
+from bot.state import ConversationState
 from core.clock import Clock
 from core.config import Config
 from core.db import ROW_LOCK, insert_ignore, run_in_transaction

@@ -8,7 +8,6 @@ call — and renders the answer, so a change behaves alike wherever it is made.
 from __future__ import annotations
 
 from datetime import timedelta
-
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, abort, render_template, request
@@ -34,8 +33,17 @@ def init_console(app: Flask, config: Config) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life
     )
     csrf.init_app(app)
-    from console import (accounts, auth, broadcasts, dashboard, exports, meetings, reports,
-                         residents, timebank)
+    from console import (
+        accounts,
+        auth,
+        broadcasts,
+        dashboard,
+        exports,
+        meetings,
+        reports,
+        residents,
+        timebank,
+    )
 
     auth.init_auth(app, config)
     app.register_blueprint(Blueprint("console_assets", __name__, static_folder="static",

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
-
 from flask_login import current_user
+from sqlalchemy import select
 
 from console.access import allow, communities, grids
 from console.web import db, get_or_404, paginate, to_id, unit

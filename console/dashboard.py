@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from domain.reports.categories import categories
 from console import stats
 from console.access import READ, allow, chosen_community, communities, grids
 from console.web import config, db, int_arg, now
+from domain.reports.categories import categories
 
 bp = Blueprint("dashboard", __name__, url_prefix="/console")
 

@@ -15,8 +15,16 @@ from core.config import Config
 from core.texts import text
 from domain.people import mask_name, person_name
 from domain.reports.categories import categories
-from models import (Meeting, MeetingStatus, Report, ReportEvent, Resident, ServiceRecord,
-                    RecordStatus, Signup)
+from models import (
+    Meeting,
+    MeetingStatus,
+    RecordStatus,
+    Report,
+    ReportEvent,
+    Resident,
+    ServiceRecord,
+    Signup,
+)
 from models.resident import mask_mobile
 
 KINDS = ("reports", "meetings", "hours")

@@ -6,8 +6,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from console.access import READ, WRITE, allow, chosen_community, communities, grids, in_scope, \
-    require_community, scoped
+from console.access import (
+    READ,
+    WRITE,
+    allow,
+    chosen_community,
+    communities,
+    grids,
+    in_scope,
+    require_community,
+    scoped,
+)
 from console.web import db, paginate, parse_local, to_id, unit
 from core.texts import text
 from domain import residents

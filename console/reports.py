@@ -9,8 +9,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from console.access import EVERYONE, REPORT_WORK, WRITE, allow, chosen_community, communities, \
-    grids, scoped
+from console.access import (
+    EVERYONE,
+    REPORT_WORK,
+    WRITE,
+    allow,
+    chosen_community,
+    communities,
+    grids,
+    scoped,
+)
 from console.web import config, db, get_or_404, int_arg, now, paginate, unit
 from core.media import SAFE_IMAGE_TYPES
 from core.texts import text

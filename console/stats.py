@@ -8,8 +8,16 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import outbox
-from models import (OPEN_STATUSES, Meeting, MeetingStatus, RecordStatus, Report, ServiceRecord, Signup,
-                    Status)
+from models import (
+    OPEN_STATUSES,
+    Meeting,
+    MeetingStatus,
+    RecordStatus,
+    Report,
+    ServiceRecord,
+    Signup,
+    Status,
+)
 
 
 def _hours(pairs) -> float | None:

@@ -6,16 +6,33 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from console.access import READ, WRITE, allow, chosen_community, communities, in_scope, \
-    require_community
+from console.access import (
+    READ,
+    WRITE,
+    allow,
+    chosen_community,
+    communities,
+    in_scope,
+    require_community,
+)
 from console.web import config, db, get_or_404, to_id, unit
 from core.texts import text
 from domain import residents
 from domain.errors import Refused
 from domain.timebank import exchange, records
 from domain.timebank.input import parse_duration, parse_signed_duration
-from models import (Account, ApplicationStatus, Community, LedgerEntry, RecordStatus, Redemption,
-                    RedemptionStatus, Resident, ServiceRecord, VolunteerApplication)
+from models import (
+    Account,
+    ApplicationStatus,
+    Community,
+    LedgerEntry,
+    RecordStatus,
+    Redemption,
+    RedemptionStatus,
+    Resident,
+    ServiceRecord,
+    VolunteerApplication,
+)
 
 bp = Blueprint("timebank", __name__, url_prefix="/console/timebank")
 LIST = 200

@@ -17,8 +17,22 @@ from domain import audit
 from domain.actor import Actor
 from domain.errors import Refused
 from domain.unit import Unit, use_case
-from models import (Broadcast, BroadcastStatus, Building, Community, Grid, Meeting, OutboxMessage,
-                    OutboxStatus, Resident, ResidentRole, Role, Signup, SignupStatus, Strategy)
+from models import (
+    Broadcast,
+    BroadcastStatus,
+    Building,
+    Community,
+    Grid,
+    Meeting,
+    OutboxMessage,
+    OutboxStatus,
+    Resident,
+    ResidentRole,
+    Role,
+    Signup,
+    SignupStatus,
+    Strategy,
+)
 
 MAX_TEXT = 600
 MASS_PER_MONTH = 4

@@ -8,15 +8,28 @@ import re
 from sqlalchemy import delete, func, select, update
 
 from core.outbox import cancel_for_resident
-from core.words import clip, normalise
+from core.words import normalise
 from domain import audit
 from domain.actor import Actor
 from domain.errors import Refused
 from domain.people import mask_name, mask_numbers
 from domain.reports.places import match_building
 from domain.unit import Unit, use_case
-from models import (Account, Community, Conversation, OutboxMessage, ProcessedMessage, Reminder,
-                    Report, Resident, ResidentRole, Role, ServiceRecord, Signup, SignupStatus)
+from models import (
+    Account,
+    Community,
+    Conversation,
+    OutboxMessage,
+    ProcessedMessage,
+    Reminder,
+    Report,
+    Resident,
+    ResidentRole,
+    Role,
+    ServiceRecord,
+    Signup,
+    SignupStatus,
+)
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 ADDRESS_MIN, ADDRESS_MAX = 2, 30

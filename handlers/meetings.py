@@ -20,8 +20,8 @@ from core.texts import text, vocab
 from core.words import normalise
 from domain.errors import Refused
 from domain.meetings import admin, signups
-from handlers.registration import registered_first
 from domain.people import person_name
+from handlers.registration import registered_first
 from models import Meeting, MeetingStatus, Resident, Signup, SignupStatus
 
 router = Router("meetings")

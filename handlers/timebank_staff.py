@@ -19,8 +19,14 @@ from domain.people import person_name
 from domain.timebank import exchange, records
 from domain.timebank.input import parse_date, parse_duration, parse_signed_duration
 from domain.timebank.ledger import account_of, hours
-from models import (ApplicationStatus, RecordStatus, Redemption, Resident, ServiceRecord,
-                    VolunteerApplication)
+from models import (
+    ApplicationStatus,
+    RecordStatus,
+    Redemption,
+    Resident,
+    ServiceRecord,
+    VolunteerApplication,
+)
 
 router = Router("timebank_staff")
 CODE = r"[SsAa]\d{1,9}"

@@ -5,10 +5,9 @@ come back timezone-aware; convert to the configured zone only for display.
 """
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
 from typing import Annotated, Any
-
-import enum
 
 from sqlalchemy import JSON, DateTime, Enum, MetaData, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB

@@ -5,12 +5,19 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (CheckConstraint, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime, created, intpk, str_enum, timestamp
-
 
 
 class MeetingType(enum.StrEnum):

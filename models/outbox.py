@@ -15,7 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, JSONType, UTCDateTime, created, intpk, json_dict, str_enum, timestamp
 
 
-
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, UTCDateTime, created, intpk, str_enum, timestamp
 
 
-
 class Tier(enum.StrEnum):
     """三事分流: who acts on it."""
 

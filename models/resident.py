@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+
 from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

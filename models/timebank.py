@@ -12,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, JSONType, created, intpk, str_enum, timestamp
 
 
-
 class Account(Base):
     """A volunteer's account, or a community's public pool (公益池) when `owner_id` is null.
 

@@ -19,8 +19,17 @@ from wechatpy.exceptions import WeChatClientException
 from core.db import ROW_LOCK, transaction
 from core.outbox import message
 from domain.broadcasts import KIND, apply_mass_report, audience_query
-from models import (Broadcast, BroadcastStatus, Community, CommunityTag, OutboxMessage,
-                    OutboxStatus, PlatformEvent, Resident, Strategy)
+from models import (
+    Broadcast,
+    BroadcastStatus,
+    Community,
+    CommunityTag,
+    OutboxMessage,
+    OutboxStatus,
+    PlatformEvent,
+    Resident,
+    Strategy,
+)
 
 log = logging.getLogger("linli.broadcasts")
 TAG_BATCH = 50

@@ -8,8 +8,8 @@ the scheduler process before it starts. Each is a thin adapter: one use case
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Iterator

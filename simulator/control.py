@@ -6,20 +6,17 @@ comes back as what the persona's phone would show.
 """
 from __future__ import annotations
 
-import itertools
 import secrets
-import time
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
+from simulator import messages
+from simulator.messages import MESSAGE_KINDS
 from simulator.platform import Fault, Platform
 from simulator.wechat_side import Deliverer
 
 bp = Blueprint("sim_control", __name__, url_prefix="/sim")
 
-# Message ids must not repeat across simulator restarts against the same database.
-_msg_ids = itertools.count(int(time.time() * 1000) * 1000)
-MESSAGE_KINDS = {"text", "voice", "image", "location", "link", "video"}
 WINDOW_EVENTS = {"subscribe", "SCAN", "CLICK"}
 # A 1×1 PNG stands in for photos the page does not upload.
 PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -200,7 +197,7 @@ def send(openid: str):
     p = platform()
     user = p.user(openid)
     kind = body.get("type", "text")
-    fields = _fields(kind, body, openid)
+    fields = messages.fields(kind, body, openid, lambda: _store_media(PIXEL, "image/png"))
     if fields is None:
         return Response(f"unknown type {kind!r}\n", status=400)
     if kind == "subscribe":
@@ -218,43 +215,3 @@ def send(openid: str):
 
 def _describe(kind: str, body: dict) -> str:
     return body.get("content") or body.get("recognition") or f"[{kind}]"
-
-
-def _fields(kind: str, body: dict, openid: str) -> dict | None:
-    base = {"FromUserName": openid, "CreateTime": int(body.get("create_time") or time.time())}
-    msg = {**base, "MsgType": kind, "MsgId": body.get("msg_id") or next(_msg_ids)}
-    if kind == "text":
-        return {**msg, "Content": body.get("content", "")}
-    if kind == "voice":
-        voice = {**msg, "MediaId": secrets.token_urlsafe(16), "Format": "amr"}
-        return voice | ({"Recognition": body["recognition"]} if body.get("recognition") else {})
-    if kind == "image":
-        media = {"media_id": body["media_id"], "pic_url": body.get("pic_url", "")} \
-            if body.get("media_id") else _store_media(PIXEL, "image/png")
-        return {**msg, "PicUrl": media["pic_url"], "MediaId": media["media_id"]}
-    if kind == "location":
-        return {**msg, "Location_X": body.get("lat", 23.0435), "Location_Y": body.get("lng", 112.9165),
-                "Scale": 15, "Label": body.get("label_text", "")}
-    if kind == "link":
-        return {**msg, "Title": body.get("title", "链接"), "Description": "", "Url": body.get("url", "")}
-    if kind == "video":
-        return {**msg, "MediaId": secrets.token_urlsafe(16), "ThumbMediaId": secrets.token_urlsafe(16)}
-    event = {**base, "MsgType": "event"}
-    if kind == "subscribe":
-        scene = body.get("scene")
-        return {**event, "Event": "subscribe"} | (
-            {"EventKey": f"qrscene_{scene}", "Ticket": secrets.token_hex(8)} if scene else {})
-    if kind == "unsubscribe":
-        return {**event, "Event": "unsubscribe"}
-    if kind == "scan":
-        return {**event, "Event": "SCAN", "EventKey": body.get("scene", ""), "Ticket": secrets.token_hex(8)}
-    if kind == "click":
-        return {**event, "Event": "CLICK", "EventKey": body.get("key", "")}
-    if kind == "view":
-        return {**event, "Event": "VIEW", "EventKey": body.get("url", "")}
-    if kind == "location_event":
-        return {**event, "Event": "LOCATION", "Latitude": body.get("lat", 23.0435),
-                "Longitude": body.get("lng", 112.9165), "Precision": 30}
-    if kind == "raw":
-        return {**base, **(body.get("fields") or {})}
-    return None

@@ -18,10 +18,15 @@ from sqlalchemy import select
 from bot.inbound import parse_xml, to_incoming
 from core.clock import ManualClock
 from models import OutboxMessage, Resident
+from simulator import messages
 from simulator.wechat_side import build_xml
 
-_msg_ids = itertools.count(10 ** 12)
 ACCOUNT = "gh_linli_test"
+
+
+def _upload() -> dict:
+    media_id = secrets.token_hex(12)
+    return {"media_id": media_id, "pic_url": f"http://media.test/{media_id}"}
 
 
 @dataclass
@@ -36,10 +41,12 @@ class Person:
 
     def send(self, type: str = "text", **body) -> str | None:
         """One message or event, written the way the simulator's page writes it."""
-        fields = _fields(type, body)
         # A second passes per message, as between real taps (events are deduplicated by time).
-        fields.setdefault("CreateTime", int(self.chat.clock.advance(seconds=1).timestamp()))
-        xml = build_xml({"ToUserName": ACCOUNT, "FromUserName": self.openid, **fields})
+        now = lambda: self.chat.clock.advance(seconds=1).timestamp()  # noqa: E731
+        fields = messages.fields(type, body, self.openid, _upload, now)
+        if fields is None:
+            raise ValueError(f"unknown type {type!r}")
+        xml = build_xml({"ToUserName": ACCOUNT, **fields})
         answer = self.chat.app.extensions["linli.pipeline"].handle(to_incoming(parse_xml(xml)))
         self.last_reply = fromstring(answer).findtext("Content") if answer else None
         if self.last_reply is not None:
@@ -86,43 +93,6 @@ class Person:
 
     def push_texts(self, kind: str | None = None) -> list[str]:
         return [p.payload.get("text", "") for p in self.pushes(kind)]
-
-
-def _fields(kind: str, body: dict) -> dict:
-    """WeChat's fields for a message or event described as the simulator's control API does."""
-    base = {"CreateTime": body["create_time"]} if body.get("create_time") else {}
-    msg = {**base, "MsgType": kind, "MsgId": str(body.get("msg_id") or next(_msg_ids))}
-    if kind == "text":
-        return {**msg, "Content": body.get("content", "")}
-    if kind == "voice":
-        extra = {"Recognition": body["recognition"]} if body.get("recognition") else {}
-        return {**msg, "MediaId": secrets.token_hex(8), "Format": "amr", **extra}
-    if kind == "image":
-        media_id = secrets.token_hex(12) if body.get("media_id") is None else body["media_id"]
-        return {**msg, "PicUrl": f"http://media.test/{media_id}", **({"MediaId": media_id} if media_id else {})}
-    if kind == "location":
-        return {**msg, "Location_X": body.get("lat", 23.0435), "Location_Y": body.get("lng", 112.9165),
-                "Scale": 15, "Label": body.get("label_text", "")}
-    if kind == "link":
-        return {**msg, "Title": body.get("title", "链接"), "Description": "", "Url": body.get("url", "")}
-    if kind == "video":
-        return {**msg, "MediaId": secrets.token_hex(8), "ThumbMediaId": secrets.token_hex(8)}
-    event = {**base, "MsgType": "event"}
-    if kind == "subscribe":
-        scene = body.get("scene")
-        return {**event, "Event": "subscribe", **({"EventKey": f"qrscene_{scene}", "Ticket": "t"} if scene else {})}
-    if kind in ("unsubscribe",):
-        return {**event, "Event": "unsubscribe"}
-    if kind == "scan":
-        return {**event, "Event": "SCAN", "EventKey": body.get("scene", ""), "Ticket": "t"}
-    if kind == "click":
-        return {**event, "Event": "CLICK", "EventKey": body.get("key", "")}
-    if kind == "location_event":
-        return {**event, "Event": "LOCATION", "Latitude": body.get("lat", 23.0435),
-                "Longitude": body.get("lng", 112.9165), "Precision": 30}
-    if kind == "raw":
-        return {**base, **(body.get("fields") or {})}
-    raise ValueError(f"unknown type {kind!r}")
 
 
 class Chat:

@@ -13,8 +13,18 @@ from core.texts import TEXTS
 from domain.actor import Actor
 from domain.broadcasts import cancel, create, preview, progress
 from domain.errors import Refused
-from models import (Broadcast, BroadcastStatus, Building, Community, Grid, OutboxStatus, Role,
-                    ResidentRole, Strategy, utcnow)
+from models import (
+    Broadcast,
+    BroadcastStatus,
+    Building,
+    Community,
+    Grid,
+    OutboxStatus,
+    ResidentRole,
+    Role,
+    Strategy,
+    utcnow,
+)
 from scheduler import broadcasts
 from tests.delivery_helpers import age_window, delivery_config, resident_id, rows, runtime
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from linli.app import create_app
-from models import Account, Broadcast, Report, ReportPhoto, Resident, StaffUser
+from models import Account, Broadcast, Report, ReportPhoto, StaffUser
 from tests.console_helpers import ACCOUNTS, PASSWORD, Console, add_accounts, add_accounts_to
 from tests.meeting_helpers import make_meeting
 from tests.test_reports import file_report

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import AuditLog, Meeting, Report, Resident, Signup, Status, StaffUser
+from models import AuditLog, Meeting, Report, Resident, Signup, StaffUser, Status
 from tests.console_helpers import Console, add_accounts_to
 from tests.meeting_helpers import make_meeting
 from tests.test_reports import file_report

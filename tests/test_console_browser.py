@@ -11,15 +11,14 @@ import time
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
-
-from core.config import PROJECT_ROOT
 from sqlalchemy import select
 
+from core.config import PROJECT_ROOT
 from models import Resident, ResidentRole, utcnow
 from scheduler import broadcasts
 from tests.console_helpers import PASSWORD, add_accounts
-from tests.test_reports import file_report
 from tests.test_reminders import rt  # noqa: F401 - shared fixture
+from tests.test_reports import file_report
 from tests.test_simulator_page import ARTIFACTS, browser  # noqa: F401 - shared fixture
 from tests.test_timebank import log
 

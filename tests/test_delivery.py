@@ -6,8 +6,15 @@ from datetime import timedelta
 import pytest
 
 from models import OutboxStatus, utcnow
-from tests.delivery_helpers import (age_window, delivery_config, local, push, resident_id, rows,
-                                    runtime)
+from tests.delivery_helpers import (
+    age_window,
+    delivery_config,
+    local,
+    push,
+    resident_id,
+    rows,
+    runtime,
+)
 
 
 @pytest.fixture

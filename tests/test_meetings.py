@@ -11,8 +11,19 @@ from sqlalchemy import select
 
 from domain.errors import Refused
 from domain.meetings import admin
-from models import (Broadcast, Grid, Meeting, MeetingStatus, OutboxMessage, Reminder, Resident,
-                    ResidentRole, Role, Signup, SignupStatus)
+from models import (
+    Broadcast,
+    Grid,
+    Meeting,
+    MeetingStatus,
+    OutboxMessage,
+    Reminder,
+    Resident,
+    ResidentRole,
+    Role,
+    Signup,
+    SignupStatus,
+)
 from tests.meeting_helpers import STAFF, make_meeting
 
 

@@ -1,10 +1,9 @@
 """200 residents sign up at once for a 50-seat meeting, through a multi-worker webhook."""
 from __future__ import annotations
 
-import pytest
-
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import select
 
 from models import Meeting, Resident, Signup, SignupStatus

@@ -7,8 +7,8 @@ from xml.etree import ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from domain.reports import lifecycle
 from domain.actor import Actor
+from domain.reports import lifecycle
 from models import Report, Status
 from tests.test_reports import JINNING, file_report
 

@@ -1,7 +1,6 @@
 """Report housekeeping jobs: SLA escalation, digests, auto-close, photos, focal issues."""
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest

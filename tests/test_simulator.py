@@ -153,7 +153,9 @@ def test_user_info_and_media(api, follower, sim):
 
 def test_delivery_reports_reach_the_webhook(api, follower, sim, db):
     import time
+
     from sqlalchemy import select
+
     from models import PlatformEvent
     sim.settings(report_events=True)
     body = {"touser": follower.openid, "template_id": "TPL_NOTICE", "data": {"x": {"value": "1"}}}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from core.config import PROJECT_ROOT
 from cli.menu import publish_menu
+from core.config import PROJECT_ROOT
 
 CHROMIUM = os.environ.get("LINLI_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "artifacts"

@@ -9,8 +9,17 @@ import pytest
 from sqlalchemy import func, select, update
 
 from domain.timebank.input import parse_duration
-from models import (Account, AuditLog, Community, LedgerEntry, OutboxMessage, Resident, ResidentRole,
-                    Role, ServiceRecord)
+from models import (
+    Account,
+    AuditLog,
+    Community,
+    LedgerEntry,
+    OutboxMessage,
+    Resident,
+    ResidentRole,
+    Role,
+    ServiceRecord,
+)
 from scheduler import timebank_jobs
 
 

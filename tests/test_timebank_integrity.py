@@ -15,15 +15,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from core.clock import SYSTEM
 from core.db import make_engine, make_session_factory, transaction
 from domain.actor import Actor
 from domain.errors import Refused
 from domain.timebank import exchange, records
 from domain.timebank.ledger import account_of, post
 from domain.unit import Unit
-from core.clock import SYSTEM
-from models import (Account, Community, EntryKind, LedgerEntry, RecordStatus, Redemption, RedemptionStatus,
-                    Resident, ResidentRole, Role, ServiceRecord)
+from models import (
+    Account,
+    Community,
+    EntryKind,
+    LedgerEntry,
+    RecordStatus,
+    Redemption,
+    RedemptionStatus,
+    Resident,
+    ResidentRole,
+    Role,
+    ServiceRecord,
+)
 from tests.scheduler_helpers import seed_followers
 
 

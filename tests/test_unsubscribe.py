@@ -3,9 +3,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import (Conversation, OutboxMessage, ProcessedMessage, Report, Resident, ResidentRole,
-                    Role)
-from tests.test_reports import file_report
+from models import (
+    Conversation,
+    OutboxMessage,
+    ProcessedMessage,
+    Report,
+    Resident,
+    ResidentRole,
+    Role,
+)
 
 
 def test_unfollow_anonymises_and_keeps_the_row(chat, fast_db):

@@ -11,7 +11,6 @@ import requests as http
 from wechatpy.crypto import WeChatCrypto
 
 from linli.app import create_app
-from core.config import load_config
 from tests.conftest import AES_KEY, LiveServer, free_port
 
 TOKEN = "linlidemotoken"

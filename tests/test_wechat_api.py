@@ -77,7 +77,6 @@ def test_http_timeout_is_applied(sim, config):
 
 
 def test_wrong_secret_is_reported(sim, config):
-    from core.config import load_config
     bad = config.with_overrides({"wechat": {"secret": "wrong"}})
     engine = make_engine(bad.database.url)
     try:

@@ -2,9 +2,8 @@
 community's `…/meetings.ics`) and check-in QR codes (`/meetings/<id>/checkin/<code>.svg`)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import io
+from datetime import timedelta
 
 import qrcode
 import qrcode.image.svg

@@ -16,11 +16,29 @@ from core.words import clip
 from domain import audit, broadcasts
 from domain.actor import Actor
 from domain.errors import Refused
-from domain.meetings.signups import (local, lock, new_code, promote, schedule_reminders, sign_up,
-                                     signups_of, tell, unremind, when_where)
+from domain.meetings.signups import (
+    local,
+    lock,
+    new_code,
+    promote,
+    schedule_reminders,
+    sign_up,
+    signups_of,
+    tell,
+    unremind,
+    when_where,
+)
 from domain.unit import Unit, use_case
-from models import (Meeting, MeetingStatus, MeetingType, Report, ReportEvent, Resident, Signup,
-                    SignupStatus)
+from models import (
+    Meeting,
+    MeetingStatus,
+    MeetingType,
+    Report,
+    ReportEvent,
+    Resident,
+    Signup,
+    SignupStatus,
+)
 
 URGENT_WITHIN = timedelta(hours=2)
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.db import ROW_LOCK
 from core.config import Config
+from core.db import ROW_LOCK
 from core.outbox import message
 from core.texts import text
 from core.words import clip

@@ -10,8 +10,14 @@ from sqlalchemy import select
 from core.outbox import message
 from core.texts import text
 from domain.reports.categories import name_of
-from domain.reports.lifecycle import ESCALATED, NOT_ON_TIME, REMINDED, auto_close, escalate, \
-    remind_assignee
+from domain.reports.lifecycle import (
+    ESCALATED,
+    NOT_ON_TIME,
+    REMINDED,
+    auto_close,
+    escalate,
+    remind_assignee,
+)
 from domain.reports.routing import community_staff
 from domain.unit import Unit
 from models import OPEN_STATUSES, Community, GridWorker, Report, ReportPhoto, Status

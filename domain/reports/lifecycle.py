@@ -21,8 +21,16 @@ from domain.reports import notify
 from domain.reports.categories import category, name_of
 from domain.reports.routing import may_work, route, staff_title
 from domain.unit import Unit, use_case
-from models import (OPEN_STATUSES, Report, ReportEvent, ReportFollower, ReportPhoto, Resident,
-                    Status, Tier)
+from models import (
+    OPEN_STATUSES,
+    Report,
+    ReportEvent,
+    ReportFollower,
+    ReportPhoto,
+    Resident,
+    Status,
+    Tier,
+)
 
 TRANSITIONS: dict[Status, set[Status]] = {
     Status.SUBMITTED: {Status.ACCEPTED, Status.IN_PROGRESS, Status.REJECTED, Status.REFERRED,

@@ -11,8 +11,15 @@ from domain.actor import Actor
 from domain.errors import Refused
 from domain.timebank.ledger import MAX_MINUTES, account_of, hours, lock, pool_of, post
 from domain.unit import Unit, use_case
-from models import (Account, Community, EntryKind, LedgerEntry, Redemption, RedemptionStatus,
-                    Resident)
+from models import (
+    Account,
+    Community,
+    EntryKind,
+    LedgerEntry,
+    Redemption,
+    RedemptionStatus,
+    Resident,
+)
 
 
 def catalogue(uow: Unit, resident: Resident) -> tuple[str, list]:

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.db import ROW_LOCK, insert_ignore
 from core.outbox import message
 from core.texts import text
-from core.db import ROW_LOCK, insert_ignore
 from domain.errors import Refused
 from domain.unit import Unit
 from models import Account, EntryKind, LedgerEntry, Resident

@@ -21,8 +21,16 @@ from domain.errors import Refused
 from domain.people import person_name
 from domain.timebank.ledger import account_of, hours, lock, pool_of, post
 from domain.unit import Unit, use_case
-from models import (ApplicationStatus, EntryKind, RecordStatus, Resident, ResidentRole, Role,
-                    ServiceRecord, VolunteerApplication)
+from models import (
+    ApplicationStatus,
+    EntryKind,
+    RecordStatus,
+    Resident,
+    ResidentRole,
+    Role,
+    ServiceRecord,
+    VolunteerApplication,
+)
 
 
 def is_volunteer(resident: Resident) -> bool:
