@@ -42,6 +42,8 @@ test-pg: $(STAMP) chromium
 
 bench: $(STAMP) wrk
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/webhook.py --words free
+	$(BIN)/python bench/understanding.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/reports.py

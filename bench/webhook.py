@@ -6,7 +6,10 @@ fresh seeded SQLite database (or LINLI_BENCH_DATABASE_URL) with 1,000
 registered residents; each message goes through dedup claim, resident lock,
 conversation load/save, routing and the stored reply.
 
-    python bench/webhook.py [--seconds 15] [--connections 32]
+    python bench/webhook.py [--seconds 15] [--connections 32] [--words commands|free]
+
+`--words free` sends what residents type instead of menu words (greetings, questions,
+problems in their own words), so every message goes through intent recognition.
 """
 from __future__ import annotations
 
@@ -39,7 +42,8 @@ def prepare_database(url: str) -> None:
         community = s.query(Community).first()
         now = utcnow()
         s.add_all(Resident(openid=f"obench{i}", community_id=community.id, address="1栋",
-                           registered_at=now, followed_at=now) for i in range(1000))
+                           registered_at=now, followed_at=now, consent_version=config.privacy.consent_version,
+                           consented_at=now) for i in range(1000))
     engine.dispose()
 
 
@@ -57,11 +61,11 @@ def check_reply(port: int) -> None:
         raise SystemExit(f"unexpected reply on port {port}: {reply[:200]}")
 
 
-def wrk(port: int, seconds: int, connections: int, base: int) -> dict:
+def wrk(port: int, seconds: int, connections: int, base: int, words: str) -> dict:
     path = signed_path()
     out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s",
                           "--latency", "-s", str(ROOT / "bench" / "wechat.lua"),
-                          f"http://127.0.0.1:{port}", "--", path, str(base)],
+                          f"http://127.0.0.1:{port}", "--", path, str(base), words],
                          capture_output=True, text=True, check=True).stdout
     result = json.loads(out.split("RESULT ", 1)[1])
     result["msgs_per_s"] = result["requests"] / (result["duration_us"] / 1e6)
@@ -72,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--words", choices=("commands", "free"), default="commands")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -81,12 +86,12 @@ def main() -> None:
     results = {}
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
     for name, app, port in (("wechatpy echo", "bench.echo_app:app", 18201),
-                            ("linli full path", "bot.app:create_app()", 18202)):
+                            ("linli full path", "linli.app:create_app()", 18202)):
         with gunicorn(app, port, bench_env(url), workers=workers):
             check_reply(port)
-            results[name] = wrk(port, args.seconds, args.connections, base=int(time.time()) * 1000)
+            results[name] = wrk(port, args.seconds, args.connections, int(time.time()) * 1000, args.words)
     print(f"\n{args.connections} connections, {args.seconds}s each, gunicorn 2 workers, "
-          f"database {url.split(':')[0]}")
+          f"database {url.split(':')[0]}, {args.words} words")
     print(f"{'':18}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'non-2xx':>9}")
     for name, r in results.items():
         print(f"{name:18}{r['msgs_per_s']:>10.0f}{r['p50_us'] / 1000:>10.1f}"

@@ -1,5 +1,10 @@
--- wrk script for bench/webhook.py: unique MsgIds, 1,000 residents, a few commands.
-local words = {"菜单", "帮助", "我的信息", "取消"}
+-- wrk script for bench/webhook.py: unique MsgIds, 1,000 residents, commands or free words.
+local sets = {
+  commands = {"菜单", "帮助", "我的信息", "取消"},
+  free = {"你好", "议事会几时开", "我的时间还有多少", "唔该晒", "社区电话是多少", "楼道灯坏了好几天了",
+          "2", "我报咗名未", "那个那个，电梯又坏咗", "算了"},
+}
+local words = sets.commands
 local counter, threads = 0, {}
 local nthreads = 0
 
@@ -12,6 +17,7 @@ end
 function init(args)
   path = args[1]
   base = tonumber(args[2])
+  words = sets[args[3] or "commands"] or sets.commands
 end
 
 function request()

@@ -12,7 +12,10 @@ from core.config import Config
 from core.texts import text
 from domain.actor import Actor
 from domain.unit import Unit
-from models import Resident
+from models import Resident, Role
+
+# Who may use staff commands in chat: people who work reports or the time bank.
+WORKERS = (Role.BUILDING_HEAD, Role.GRID_WORKER, Role.STAFF, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,17 @@ class Routes(Protocol):
     """What a handler may ask of the router (implemented by `bot.router.Router`)."""
 
     flows: dict[str, Any]
+    flow_owners: dict[str, str]
+    intents: dict[str, Any]
+    intent_owners: dict[str, str]
 
-    def match(self, words: str) -> Any: ...
+    def match(self, words: str, works: Any = None) -> Any: ...
 
     def menu_text(self) -> str: ...
+
+    def fresh(self, ctx: "Context", msg: Any, words: str) -> Any: ...
+
+    def remind_step(self, ctx: "Context", prefix: str | None = None) -> "Reply": ...
 
 
 @dataclass
@@ -68,6 +78,11 @@ class Context:
     @property
     def now(self) -> datetime:
         return self.uow.now
+
+    @property
+    def works(self) -> bool:
+        """Whether staff commands are commands for this sender (their roles load only now)."""
+        return self.resident is not None and self.resident.has_role(*WORKERS)
 
     @property
     def actor(self) -> Actor:

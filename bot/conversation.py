@@ -9,8 +9,9 @@ ask again) and `done` (end the conversation with a reply). The state itself is
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from bot.context import Again, Context, Reply
 from bot.inbound import Incoming
@@ -29,6 +30,11 @@ class Flow:
     steps: type[enum.StrEnum]
     handlers: Mapping[str, StepHandler]
     prompts: Mapping[str, Prompt] = field(default_factory=dict)
+    # Steps where the task is already finished: another command there needs no "leave?" question.
+    finished: frozenset[str] = frozenset({"done"})
+    # Steps that take any words as their answer (a description, a name): only a command there
+    # means the person wants something else, not words that merely sound like another request.
+    free_text: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         names = {step.value for step in self.steps}

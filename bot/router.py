@@ -7,12 +7,16 @@ Order of decision for a message:
 1. events (subscribe, CLICK → menu key, …);
 2. the universal words 取消/退出 and 帮助/菜单, at every step;
 3. the resident's active conversation step (a step may hand the message back
-   with `AGAIN`: it is then routed afresh, outside the conversation);
+   with `AGAIN`: it is then routed afresh, outside the conversation); a command
+   typed mid-flow first asks whether to leave the task;
 4. commands: a word alone, or a word followed by an argument its pattern
    accepts ("进展 BS000123 已联系物业"); a sentence that merely starts with a command
-   word is not that command;
-5. a number from the main menu;
-6. fallbacks (e.g. start registration), then the numbered menu.
+   word is not that command, and a staff command typed by a resident is not one;
+5. intercepts (an open chat with staff takes everything else);
+6. a number from the main menu;
+7. fallbacks (e.g. start registration);
+8. intent recognition of free words and voice (`bot.understanding`), best guess
+   first; three misunderstandings in a row hand the chat to staff.
 
 Two features claiming the same word (alone, or with the same argument
 pattern) is an error when the routers are combined, not a silent first-wins.
@@ -21,12 +25,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+from bot import leaving
 from bot.context import AGAIN, Context, Reply
 from bot.conversation import Flow
 from bot.inbound import Incoming
+from bot.understanding import recognizer
 from core.numbers import numbered_choice
 from core.texts import text, vocab
 from core.words import normalise
@@ -35,7 +41,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Context, Incoming], Reply | None]
 CommandHandler = Callable[[Context, Incoming, str], Reply | None]
-ANYTHING = re.compile(r".+", re.S)
+ANYTHING = re.compile(r".+", re.DOTALL)
+MISUNDERSTOOD_LIMIT = 3
+# What a last line looks like when it tells the person how to go on.
+NEXT_STEP = re.compile(r"回复|点击|点“|发送|拨打|请|可以|直接说|吗|？|\?|^\d+[.、]")
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,9 @@ class Command:
     pattern: re.Pattern | None
     bare: bool
     owner: str
+    staff: bool = False  # only for people who work reports or the time bank
 
-    def clashes(self, other: "Command") -> bool:
+    def clashes(self, other: Command) -> bool:
         same_args = self.pattern is not None and other.pattern is not None and \
             self.pattern.pattern == other.pattern.pattern
         return (self.bare and other.bare) or same_args
@@ -76,24 +86,44 @@ class Router:
         self.events: dict[str, Handler] = {}
         self.kinds: dict[str, Handler] = {}
         self.fallbacks: list[Handler] = []
+        self.intercepts: list[Handler] = []
+        self.intents: dict[str, Handler] = {}
+        self.intent_owners: dict[str, str] = {}
+        self.flow_owners: dict[str, str] = {}
         self._prefixes: list[str] | None = None
 
     # --- registration ----------------------------------------------------
     def flow(self, flow: Flow) -> Flow:
         self._claim(self.flows, flow.name, flow, "flow")
+        self.flow_owners[flow.name] = self.name
         return flow
 
-    def keyword(self, *words: str, args: bool | str = False,
-                bare: bool = True) -> Callable[[CommandHandler], CommandHandler]:
+    def keyword(self, *words: str, args: bool | str = False, bare: bool = True,
+                staff: bool = False) -> Callable[[CommandHandler], CommandHandler]:
         """Register a command. `args=True` accepts any argument, a string is a regular
-        expression the argument must match; `bare` also accepts the word alone."""
-        pattern = ANYTHING if args is True else re.compile(args, re.S | re.I) if args else None
+        expression the argument must match; `bare` also accepts the word alone; `staff`
+        commands are not commands for residents (their words go to recognition)."""
+        pattern = ANYTHING if args is True else re.compile(args, re.DOTALL | re.IGNORECASE) if args else None
 
         def register(fn: CommandHandler) -> CommandHandler:
             for word in words:
-                self._add(Command(normalise(word), fn, pattern, bare, self.name))
+                self._add(Command(normalise(word), fn, pattern, bare, self.name, staff))
             return fn
         return register
+
+    def intent(self, *names: str) -> Callable[[Handler], Handler]:
+        """Handle a recognised intent (`core.texts.intents`); return None to pass to the next guess."""
+        def register(fn: Handler) -> Handler:
+            for name in names:
+                self._claim(self.intents, name, fn, "intent")
+                self.intent_owners[name] = self.name
+            return fn
+        return register
+
+    def intercept(self, fn: Handler) -> Handler:
+        """Sees every message no command claimed, before menu numbers; None passes it on."""
+        self.intercepts.append(fn)
+        return fn
 
     def _add(self, command: Command) -> None:
         existing = self.commands.setdefault(command.word, [])
@@ -139,7 +169,7 @@ class Router:
             raise ValueError(f"{what} {key!r} registered twice (router {self.name})")
         table[key] = value
 
-    def include(self, other: "Router") -> None:
+    def include(self, other: Router) -> None:
         """Merge a feature router; any clash is an error."""
         for name, flow in other.flows.items():
             self._claim(self.flows, name, flow, "flow")
@@ -147,6 +177,11 @@ class Router:
             self._claim(self.events, name, handler, "event")
         for kind, handler in other.kinds.items():
             self._claim(self.kinds, kind, handler, "message kind")
+        for name, handler in other.intents.items():
+            self._claim(self.intents, name, handler, "intent")
+        self.intent_owners.update(other.intent_owners)
+        self.flow_owners.update(other.flow_owners)
+        self.intercepts.extend(other.intercepts)
         for commands in other.commands.values():
             for command in commands:
                 self._add(command)
@@ -176,7 +211,7 @@ class Router:
             notice = text("timed_out", minutes=ctx.config.conversation.idle_timeout_minutes)
             ctx.conversation.clear()
         reply = self._dispatch_message(ctx, msg)
-        return reply.prefixed(notice) if reply else reply
+        return _with_next_step(reply.prefixed(notice)) if reply else reply
 
     def _dispatch_event(self, ctx: Context, msg: Incoming) -> Reply | None:
         if msg.event == "click" and msg.event_key:
@@ -201,40 +236,69 @@ class Router:
             return ctx.reply("nothing_to_cancel")
         if lowered in vocab.HELP | vocab.MENU:
             if conv.active:
-                return self._remind_step(ctx)
-            if lowered in vocab.HELP:
-                return ctx.reply("help", menu=self.menu_text())
+                return self.remind_step(ctx)
+            if lowered in vocab.HELP and "help" in self.intents:
+                return self.intents["help"](ctx, msg)
             return Reply(self.menu_text())
         if conv.active:
+            if leaving.WAITING in conv.data and (reply := leaving.leave_or_stay(self, ctx, msg, words)):
+                return reply
+            if (asked := leaving.ask_to_leave(self, ctx, msg, words)) is not None:
+                return asked
             reply = self._continue(ctx, msg)
             if reply is not AGAIN:
                 return reply
             conv.clear()
-        return self._fresh(ctx, msg, words)
+        return self.fresh(ctx, msg, words)
 
-    def _fresh(self, ctx: Context, msg: Incoming, words: str) -> Reply | None:
-        if msg.kind not in ("text", "voice") or not words:
+    def fresh(self, ctx: Context, msg: Incoming, words: str) -> Reply | None:
+        typed = msg.kind in ("text", "voice") and bool(words)
+        if typed and (matched := self.match(words, lambda: ctx.works)):
+            command, args = matched
+            _understood(ctx)
+            return command.handler(ctx, msg, args)
+        for intercept in self.intercepts:
+            reply = intercept(ctx, msg)
+            if reply is not None:
+                return reply
+        if not typed:
             handler = self.kinds.get(msg.kind) or self.kinds.get("*")
             if handler is not None:
                 return handler(ctx, msg)
             return ctx.reply("unsupported_message")
-        matched = self.match(words)
-        if matched:
-            command, args = matched
-            return command.handler(ctx, msg, args)
         choice = numbered_choice(words, len(self.menu_items))
         if choice is not None:
+            _understood(ctx)
             return self.menu_items[choice - 1].handler(ctx, msg)
         for fallback in self.fallbacks:
             reply = fallback(ctx, msg)
             if reply is not None:
                 return reply
+        for guess in recognizer(ctx.config).guess(words):
+            handler = self.intents.get(guess.intent)
+            reply = handler(ctx, msg) if handler else None
+            if reply is not None:
+                _understood(ctx)
+                return reply
+        return self._misunderstood(ctx, msg)
+
+    def _misunderstood(self, ctx: Context, msg: Incoming) -> Reply:
+        resident = ctx.resident
+        if resident is not None:
+            resident.misunderstood = (resident.misunderstood or 0) + 1
+            handoff = self.intents.get("misunderstood")
+            if resident.misunderstood >= MISUNDERSTOOD_LIMIT and handoff is not None:
+                return handoff(ctx, msg)
         return ctx.reply("unknown", menu=self.menu_text())
 
-    def match(self, words: str) -> tuple[Command, str] | None:
-        """The command `words` is: a registered word alone, or word + an accepted argument."""
+    def match(self, words: str, works: Callable[[], bool] | None = None) -> tuple[Command, str] | None:
+        """The command `words` is: a registered word alone, or word + an accepted argument.
+        `works` says whether staff commands count (None: they do)."""
+        def allowed(command: Command) -> bool:
+            return not command.staff or works is None or works()
+
         for command in self.commands.get(words, ()):
-            if command.bare:
+            if command.bare and allowed(command):
                 return command, ""
         if self._prefixes is None:
             self._prefixes = sorted((w for w, cs in self.commands.items()
@@ -244,7 +308,8 @@ class Router:
             if words.startswith(word) and len(words) > len(word):
                 rest = words[len(word):].strip()
                 for command in self.commands[word]:
-                    if command.pattern is not None and rest and command.pattern.fullmatch(rest):
+                    if command.pattern is not None and rest and command.pattern.fullmatch(rest) \
+                            and allowed(command):
                         return command, rest
         return None
 
@@ -261,8 +326,21 @@ class Router:
             return Reply(text("voice_not_understood") + "\n" + flow.prompt(ctx, conv.step or ""))
         return step(ctx, msg)
 
-    def _remind_step(self, ctx: Context) -> Reply:
+    def remind_step(self, ctx: Context, prefix: str | None = None) -> Reply:
         flow = self.flows.get(ctx.conversation.flow or "")
         prompt = flow.prompt(ctx, ctx.conversation.step or "") if flow else ""
         title = text(flow.title_key) if flow else ""
-        return Reply(text("in_progress", flow=title, prompt=prompt) + "\n" + text("step_hint"))
+        reply = Reply(text("in_progress", flow=title, prompt=prompt) + "\n" + text("step_hint"))
+        return reply.prefixed(prefix)
+
+
+def _with_next_step(reply: Reply) -> Reply:
+    """Every reply ends by saying what the person can do next: the generic hint where the
+    reply itself does not (a choice list, a question, "回复…" all count)."""
+    last = reply.text.rstrip().rsplit("\n", 1)[-1]
+    return reply if NEXT_STEP.search(last) else reply.then(text("menu_hint"))
+
+
+def _understood(ctx: Context) -> None:
+    if ctx.resident is not None and ctx.resident.misunderstood:
+        ctx.resident.misunderstood = 0

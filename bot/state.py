@@ -64,6 +64,12 @@ class ConversationState:
         """Keep more data at the current step."""
         self.goto(self._row.step if self._row else "", **data)
 
+    def forget(self, *keys: str) -> None:
+        """Drop collected values at the current step."""
+        if self._row is not None:
+            self._row.data = {k: v for k, v in self._row.data.items() if k not in keys}
+            self._row.updated_at = self._now
+
     def clear(self) -> None:
         """End the conversation."""
         if self._row is not None:

@@ -11,12 +11,14 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, abort, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from console import web
 from core.config import Config
 from core.texts import text
+from domain.handoffs import unread_total
 from domain.people import mask_name, person_name
 from models.resident import mask_mobile
 
@@ -37,6 +39,7 @@ def init_console(app: Flask, config: Config) -> None:
         accounts,
         auth,
         broadcasts,
+        chats,
         dashboard,
         exports,
         meetings,
@@ -49,12 +52,12 @@ def init_console(app: Flask, config: Config) -> None:
     app.register_blueprint(Blueprint("console_assets", __name__, static_folder="static",
                                      template_folder="templates",
                                      static_url_path="/console/static"))
-    for module in (auth, dashboard, reports, meetings, broadcasts, timebank, residents, exports,
+    for module in (auth, dashboard, reports, chats, meetings, broadcasts, timebank, residents, exports,
                    accounts):
         app.register_blueprint(module.bp)
     for code in (400, 403, 404):
         app.register_error_handler(code, _error_page)
-    app.jinja_env.globals.update(t=text)
+    app.jinja_env.globals.update(t=text, unread_chats=_unread_chats)
     app.before_request(_refuse_nul)
     app.jinja_env.filters.update(local=web.local_time, hours=web.hours, mask=mask_mobile,
                                  mask_name=mask_name, person=person_name,
@@ -62,6 +65,13 @@ def init_console(app: Flask, config: Config) -> None:
                                  labelled=lambda d, prefix: {text(prefix + k): v for k, v in d.items()})
     app.after_request(web.commit_request)
     app.teardown_appcontext(web.end_request)
+
+
+def _unread_chats() -> int:
+    """The nav badge: unread messages in chats the signed-in staff may answer."""
+    if not current_user.is_authenticated or current_user.role not in ("admin", "staff"):
+        return 0
+    return unread_total(web.db(), current_user.actor)
 
 
 def _refuse_nul() -> None:

@@ -18,6 +18,9 @@ from core.db import insert_ignore
 from models import OutboxMessage, OutboxStatus, Reminder
 
 OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# After a person's last message, WeChat lets the account answer with customer-service
+# messages for this long.
+CUSTOMER_SERVICE_WINDOW = timedelta(hours=48)
 
 
 def message(text: str, fields: dict[str, str] | None = None, url: str | None = None) -> dict:

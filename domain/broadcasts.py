@@ -5,14 +5,15 @@ written, so a notice scheduled for tomorrow reaches tomorrow's followers.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from core.config import Config
-from core.outbox import status_counts
+from core.outbox import CUSTOMER_SERVICE_WINDOW, status_counts
 from domain import audit
 from domain.actor import Actor
 from domain.errors import Refused
@@ -36,7 +37,6 @@ from models import (
 
 MAX_TEXT = 600
 MASS_PER_MONTH = 4
-CUSTOM_WINDOW = timedelta(hours=48)
 KIND = "broadcast"
 
 
@@ -100,7 +100,7 @@ def preview(session: Session, config: Config, audience: dict, strategy: Strategy
     if strategy is Strategy.MASS_TAG:
         return {"total": total, "mass": total}
     in_window = session.scalar(select(func.count()).select_from(Resident).where(
-        Resident.id.in_(select(ids.c.id)), Resident.last_message_at > now - CUSTOM_WINDOW)) or 0
+        Resident.id.in_(select(ids.c.id)), Resident.last_message_at > now - CUSTOMER_SERVICE_WINDOW)) or 0
     has_template = bool(config.wechat.templates.get(KIND))
     rest = total - in_window
     return {"total": total, "custom": in_window, "template": rest if has_template else 0,

@@ -19,6 +19,8 @@ from models import (
     Account,
     Community,
     Conversation,
+    Handoff,
+    HandoffMessage,
     OutboxMessage,
     ProcessedMessage,
     Reminder,
@@ -150,7 +152,7 @@ def held_data(uow: Unit, resident: Resident) -> dict:
     """Everything Linli keeps about the person, for 我的数据."""
     session = uow.session
     community = session.get(Community, resident.community_id) if resident.community_id else None
-    count = lambda q: session.scalar(q) or 0  # noqa: E731
+    count = lambda q: session.scalar(q) or 0
     return {
         "name": resident.name, "community": community.name if community else None,
         "address": resident.address, "mobile": resident.masked_mobile,
@@ -190,6 +192,11 @@ def erase(uow: Unit, resident: Resident) -> None:
     resident.tagged_community_id = None
     resident.consent_version = resident.consented_at = None
     session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
+    # A chat with staff is the person's own words: it goes with them.
+    handoffs = select(Handoff.id).where(Handoff.resident_id == resident.id)
+    session.execute(delete(HandoffMessage).where(HandoffMessage.handoff_id.in_(handoffs)))
+    session.execute(delete(Handoff).where(Handoff.resident_id == resident.id))
+    resident.handoff_id, resident.misunderstood = None, 0
     cancel_for_resident(session, resident.id, "recipient unfollowed")
     blank = {"text": "", "fields": {}, "url": None}
     session.execute(update(OutboxMessage).where(OutboxMessage.resident_id == resident.id)

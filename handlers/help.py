@@ -11,21 +11,54 @@ import logging
 from bot.context import Context, Reply
 from bot.inbound import Incoming
 from bot.router import Router
-from domain import residents
+from core.texts import text
+from domain import handoffs, residents
 
 router = Router("help")
 log = logging.getLogger(__name__)
 
 
+@router.intent("help")
 @router.menu("HELP", "menu_help", order=90)
 def show_help(ctx: Context, msg: Incoming) -> Reply:
-    """Explains how to use the account and lists the menu."""
-    return ctx.reply("help", menu=ctx.router.menu_text())
+    """Explains how to use the account, lists the menu and says how to reach people."""
+    return ctx.reply("help", menu=ctx.router.menu_text(), contact=_contact_line(ctx))
 
 
 @router.keyword("说明", "使用说明")
-def greet(ctx: Context, msg: Incoming, _args: str) -> Reply:
+def help_keyword(ctx: Context, msg: Incoming, _args: str) -> Reply:
     return show_help(ctx, msg)
+
+
+def _contact_line(ctx: Context) -> str:
+    name, contact = handoffs.contact_of(ctx.uow, ctx.resident.community_id if ctx.resident else None)
+    return text("contact_line", community=name or text("handoff_staff_generic"), phone=contact.phone,
+                hours=contact.hours_text)
+
+
+@router.intent("contact")
+@router.keyword("联系方式", "社区电话", "联系社区", "办公时间")
+def contact(ctx: Context, msg: Incoming, _args: str = "") -> Reply:
+    """The community's phone, office and office hours (the default ones before registration)."""
+    name, point = handoffs.contact_of(ctx.uow, ctx.resident.community_id if ctx.resident else None)
+    return ctx.reply("contact", community=name or text("handoff_staff_generic"), phone=point.phone,
+                     office=point.office, hours=point.hours_text)
+
+
+@router.intent("greeting")
+def greeting(ctx: Context, msg: Incoming) -> Reply:
+    name = ctx.resident.name if ctx.resident is not None and ctx.resident.name else ""
+    return ctx.reply("hello", name=name)
+
+
+@router.intent("thanks")
+def thanks(ctx: Context, msg: Incoming) -> Reply:
+    return ctx.reply("you_are_welcome")
+
+
+@router.intent("chitchat")
+def chitchat(ctx: Context, msg: Incoming) -> Reply:
+    return ctx.reply("small_talk")
 
 
 @router.message("voice")

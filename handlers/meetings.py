@@ -15,6 +15,7 @@ from bot.context import AGAIN, Context, Reply
 from bot.conversation import Flow, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
+from bot.understanding import yes_or_no
 from core.numbers import to_int
 from core.texts import text, vocab
 from core.words import normalise
@@ -58,6 +59,7 @@ def _page(ctx: Context, page: int) -> Reply:
     return ctx.reply("meetings_list", page=page, items="\n".join(lines), more=more)
 
 
+@router.intent("meetings")
 @router.menu("MEETINGS", "menu_meetings", order=30, group="menu_group_meetings")
 def list_meetings(ctx: Context, msg: Incoming) -> Reply:
     """Upcoming meetings open to this resident, 5 a page, numbered."""
@@ -121,11 +123,11 @@ def ask_confirm(ctx: Context) -> str:
 
 def step_confirm(ctx: Context, msg: Incoming) -> Reply:
     """1 signs up (or joins the waitlist); 2 drops it."""
-    answer = normalise(msg.text or "")
+    answer = yes_or_no(msg.text)
     data = ctx.conversation.data
-    if answer in vocab.DECLINE:
+    if answer is False:
         return done(ctx, "signup_dropped")
-    if answer not in vocab.CONFIRM:
+    if answer is not True:
         return reask(ctx, "reply_one_or_two")
     try:
         signup = signups.sign_up(ctx.uow, data["meeting"], ctx.resident,
@@ -175,6 +177,7 @@ def cancel_signup(ctx: Context, msg: Incoming, args: str) -> Reply:
     return ctx.reply("cancel_signup_done", title=meeting.title)
 
 
+@router.intent("my_signups")
 @router.menu("MY_SIGNUPS", "menu_my_signups", order=40, group="menu_group_meetings")
 def my_signups(ctx: Context, msg: Incoming) -> Reply:
     """The resident's sign-ups for meetings still to come, with codes or waitlist places."""

@@ -22,10 +22,11 @@ import enum
 
 from sqlalchemy import select
 
-from bot.context import Context, Reply
+from bot.context import AGAIN, Context, Reply
 from bot.conversation import Flow, ask, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
+from bot.understanding import yes_or_no
 from core.numbers import numbered_choice
 from core.texts import text, vocab
 from core.words import normalise
@@ -154,11 +155,11 @@ def step_community(ctx: Context, msg: Incoming) -> Reply:
 
 def step_consent(ctx: Context, msg: Incoming) -> Reply:
     """1 records consent and asks the name; 2 keeps nothing personal and ends."""
-    answer = normalise(_answer(msg) or "")
-    if answer in vocab.CONFIRM | {"同意"}:
+    answer = yes_or_no(_answer(msg))
+    if answer is True:
         residents.consent(ctx.uow, ctx.resident)
         return ask(ctx, Step.NAME)
-    if answer in vocab.DECLINE | {"不同意"}:
+    if answer is False:
         return done(ctx, "consent_declined")
     return reask(ctx, "reply_one_or_two")
 
@@ -209,39 +210,52 @@ PROFILE_CHOICES = {"1": ProfileStep.COMMUNITY, "2": ProfileStep.NAME, "3": Profi
                    "4": ProfileStep.MOBILE}
 
 
-def step_menu(ctx: Context, msg: Incoming) -> Reply:
-    """Picks which profile field to change (1 community, 2 name, 3 building, 4 mobile)."""
+def step_menu(ctx: Context, msg: Incoming):
+    """Picks which profile field to change (1 community, 2 name, 3 building, 4 mobile, or the
+    field's name); other words are some other request, handled afresh."""
     choice = numbered_choice(_answer(msg), len(PROFILE_CHOICES))
-    if choice is None:
-        return reask(ctx, "unknown_choice")
-    return ask(ctx, PROFILE_CHOICES[str(choice)])
+    step = PROFILE_CHOICES[str(choice)] if choice is not None else _field_named(_answer(msg))
+    return ask(ctx, step) if step is not None else AGAIN
+
+
+# Words naming a profile field ("调整一下我的手机号", "我搬家了").
+FIELD_WORDS = ((ProfileStep.MOBILE, ("手机", "电话", "号码")), (ProfileStep.NAME, ("称呼", "名字", "改名")),
+               (ProfileStep.ADDRESS, ("地址", "楼栋", "搬家", "住的", "门牌")),
+               (ProfileStep.COMMUNITY, ("社区",)))
+
+
+def _field_named(words: str | None) -> ProfileStep | None:
+    said = normalise(words or "")
+    return next((step for step, names in FIELD_WORDS if any(n in said for n in names)), None)
 
 
 def step_switch(ctx: Context, msg: Incoming) -> Reply:
     """Confirms moving to the community of a scanned QR code (1 yes, 2 no)."""
-    answer = normalise(_answer(msg) or "")
-    if answer in vocab.CONFIRM:
+    answer = yes_or_no(_answer(msg))
+    if answer is True:
         community = ctx.session.get(Community, ctx.conversation.data.get("target"))
         ctx.conversation.clear()
         if community is not None:
             residents.bind_community(ctx.uow, ctx.resident, community)
             return start(ctx, PROFILE, ProfileStep.ADDRESS,
                          text("community_bound", community=community.name))
-    if answer in vocab.DECLINE:
+    if answer is False:
         return done(ctx, "switch_kept", current=_community_name(ctx, ctx.resident))
     return reask(ctx, "reply_one_or_two")
 
 
 STEPS = {Step.COMMUNITY: step_community, Step.CONSENT: step_consent, Step.NAME: step_name,
          Step.ADDRESS: step_address, Step.MOBILE: step_mobile}
-router.flow(Flow(REGISTRATION, "flow_registration", Step, STEPS, PROMPTS))
+router.flow(Flow(REGISTRATION, "flow_registration", Step, STEPS, PROMPTS,
+                 free_text=frozenset({Step.NAME, Step.ADDRESS})))
 router.flow(Flow(PROFILE, "flow_profile", ProfileStep, {
     ProfileStep.COMMUNITY: step_community, ProfileStep.NAME: step_name,
     ProfileStep.ADDRESS: step_address, ProfileStep.MOBILE: step_mobile,
     ProfileStep.MENU: step_menu, ProfileStep.SWITCH: step_switch},
     {ProfileStep.COMMUNITY: ask_community, ProfileStep.NAME: PROMPTS[Step.NAME],
      ProfileStep.ADDRESS: PROMPTS[Step.ADDRESS], ProfileStep.MOBILE: PROMPTS[Step.MOBILE],
-     ProfileStep.MENU: ask_profile_menu, ProfileStep.SWITCH: ask_switch}))
+     ProfileStep.MENU: ask_profile_menu, ProfileStep.SWITCH: ask_switch},
+    free_text=frozenset({ProfileStep.NAME, ProfileStep.ADDRESS})))
 
 
 # --- entry points -------------------------------------------------------------
@@ -302,12 +316,22 @@ def on_unsubscribe(ctx: Context, msg: Incoming) -> None:
         residents.erase(ctx.uow, ctx.resident)
 
 
+@router.intent("profile")
 @router.menu("MY_PROFILE", "menu_profile", order=80)
 def my_profile(ctx: Context, msg: Incoming) -> Reply:
     """Shows the profile and offers to change a field."""
     if not registered(ctx):
         return start_registration(ctx)
+    named = _field_named(msg.text) if msg.kind in ("text", "voice") else None
+    if named is not None and named is not ProfileStep.COMMUNITY:
+        return _edit_field(ctx, named)
     return start(ctx, PROFILE, ProfileStep.MENU)
+
+
+def _edit_field(ctx: Context, step: ProfileStep) -> Reply:
+    """Straight to the field the resident named, then back to the profile."""
+    ctx.conversation.start(PROFILE, ProfileStep.MENU)
+    return ask(ctx, step)
 
 
 @router.keyword("我的资料", "我的资讯", "个人信息", "修改信息", "登记", "注册", "改名字", "改称呼")

@@ -5,6 +5,7 @@ The rating conversation (`feedback`): RATE (1-5) → COMMENT (text or 跳过) �
 from __future__ import annotations
 
 import enum
+import re
 
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ from bot.context import Context, Reply
 from bot.conversation import Flow, ask, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
-from core.numbers import numbered_choice
+from bot.understanding import recognizer, stars
 from core.texts import text, vocab
 from core.words import normalise
 from domain.reports import lifecycle, queries
@@ -23,6 +24,7 @@ from models import Report, ReportEvent, Status
 router = Router("report_status")
 FLOW = "feedback"
 CODE = r"BS\d{6,10}"
+CODE_IN_WORDS = re.compile(CODE, re.IGNORECASE)
 
 
 class Step(enum.StrEnum):
@@ -51,6 +53,27 @@ def my_reports(ctx: Context, msg: Incoming) -> Reply:
 @router.keyword("我的反映", "我的投诉")
 def my_reports_keyword(ctx: Context, msg: Incoming, _args: str) -> Reply:
     return my_reports(ctx, msg)
+
+
+@router.intent("my_reports")
+def my_reports_asked(ctx: Context, msg: Incoming) -> Reply:
+    """"进展 BS000123 怎么样了" from a resident: that report; without a code, the list."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    code = CODE_IN_WORDS.search(normalise(msg.text or ""))
+    return query(ctx, msg, code.group(0).upper()) if code else my_reports(ctx, msg)
+
+
+@router.fallback
+def feedback_in_words(ctx: Context, msg: Incoming) -> Reply | None:
+    """"没修好，还是不亮" / "修好了" while a resolved report awaits the resident's answer."""
+    said = recognizer(ctx.config).feedback(msg.text or "")
+    if said is None or ctx.resident is None or ctx.resident.registered_at is None:
+        return None
+    report = _awaiting(ctx, "")
+    if report is None:
+        return None
+    return solved(ctx, msg, report.code) if said == "solved" else not_solved(ctx, msg, report.code)
 
 
 @router.keyword("查询", "查询报事", "进度", args=CODE)
@@ -104,11 +127,11 @@ def not_solved(ctx: Context, msg: Incoming, args: str) -> Reply:
 
 def step_rate(ctx: Context, msg: Incoming) -> Reply:
     """Stores a 1-5 rating; asks for an optional comment."""
-    stars = numbered_choice(normalise(msg.text or ""), 5)
-    if stars is None:
+    rating = stars(msg.text)
+    if rating is None:
         return reask(ctx, "bad_rating")
     report = ctx.session.get(Report, ctx.conversation.data["report"])
-    lifecycle.rate(ctx.uow, ctx.resident, report, stars)
+    lifecycle.rate(ctx.uow, ctx.resident, report, rating)
     return ask(ctx, Step.COMMENT)
 
 
@@ -122,4 +145,5 @@ def step_comment(ctx: Context, msg: Incoming) -> Reply:
 
 
 router.flow(Flow(FLOW, "flow_feedback", Step, {Step.RATE: step_rate, Step.COMMENT: step_comment},
-                 {Step.RATE: lambda ctx: text("ask_rating"), Step.COMMENT: lambda ctx: text("ask_comment")}))
+                 {Step.RATE: lambda ctx: text("ask_rating"), Step.COMMENT: lambda ctx: text("ask_comment")},
+                 free_text=frozenset({Step.COMMENT})))

@@ -55,7 +55,7 @@ def _refused(ctx: Context, refusal: Refused) -> Reply:
     return Reply(refusal.message)
 
 
-@router.keyword("接单", args=r"BS\d{6,10}")
+@router.keyword("接单", args=r"BS\d{6,10}", staff=True)
 def accept(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Accepts an assigned report."""
     report, _, problem = _load(ctx, args, "接单")
@@ -69,7 +69,7 @@ def accept(ctx: Context, msg: Incoming, args: str) -> Reply:
     return ctx.reply("work_accepted", code=report.code, hours=hours)
 
 
-@router.keyword("进展", args=CODE_AND_TEXT)
+@router.keyword("进展", args=CODE_AND_TEXT, staff=True)
 def progress(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Adds a progress note (an accepted report moves to in progress)."""
     report, note, problem = _load(ctx, args, "进展", needs_text=True,
@@ -83,7 +83,7 @@ def progress(ctx: Context, msg: Incoming, args: str) -> Reply:
     return ctx.reply("work_noted")
 
 
-@router.keyword("办结", args=CODE_AND_TEXT)
+@router.keyword("办结", args=CODE_AND_TEXT, staff=True)
 def resolve(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Marks the report resolved with what was done; asks for result photos."""
     report, note, problem = _load(ctx, args, "办结", needs_text=True,
@@ -113,10 +113,10 @@ def step_result_photos(ctx: Context, msg: Incoming) -> Reply:
 
 
 router.flow(Flow(FLOW, "flow_result_photo", Step, {Step.PHOTOS: step_result_photos},
-                 {Step.PHOTOS: lambda ctx: text("ask_result_photo")}))
+                 {Step.PHOTOS: lambda ctx: text("ask_result_photo")}, free_text=frozenset({Step.PHOTOS})))
 
 
-@router.keyword("转派", args=CODE_AND_TEXT)
+@router.keyword("转派", args=CODE_AND_TEXT, staff=True)
 def transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Hands the report to another grid of the community, or to community staff (社区)."""
     report, who, problem = _load(ctx, args, "转派", needs_text=True, example="转派 BS000123 金宁第二网格")
@@ -157,19 +157,19 @@ def _close_with(ctx: Context, args: str, command: str, to: Status, example: str)
     return ctx.reply("work_closed", code=report.code, status=text(f"status_{to.value}"))
 
 
-@router.keyword("驳回", args=CODE_AND_TEXT)
+@router.keyword("驳回", args=CODE_AND_TEXT, staff=True)
 def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Declines a report, with the reason the reporter will read."""
     return _close_with(ctx, args, "驳回", Status.REJECTED, "驳回 BS000123 不属于社区管理范围")
 
 
-@router.keyword("转介", args=CODE_AND_TEXT)
+@router.keyword("转介", args=CODE_AND_TEXT, staff=True)
 def refer(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Refers a (usually private) matter elsewhere — mediation, 12345 — and closes it with a note."""
     return _close_with(ctx, args, "转介", Status.REFERRED, "转介 BS000123 请拨打12345热线")
 
 
-@router.keyword("合并", args=CODE_AND_TEXT)
+@router.keyword("合并", args=CODE_AND_TEXT, staff=True)
 def merge(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Marks a report a duplicate of another; its reporter then follows the original."""
     report, other_code, problem = _load(ctx, args, "合并", needs_text=True,
@@ -186,7 +186,7 @@ def merge(ctx: Context, msg: Incoming, args: str) -> Reply:
     return ctx.reply("work_closed", code=report.code, status=text("status_duplicate"))
 
 
-@router.keyword("改级", "分级", args=CODE_AND_TEXT)
+@router.keyword("改级", "分级", args=CODE_AND_TEXT, staff=True)
 def change_tier(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Staff re-classify a report as 大事, 小事 or 私事 (三事分流)."""
     report, wanted, problem = _load(ctx, args, "改级", needs_text=True, example="改级 BS000123 小事")

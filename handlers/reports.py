@@ -3,10 +3,13 @@
 ```mermaid
 stateDiagram-v2
     [*] --> DESCRIBE: 报事 / menu / a photo / a location
+    [*] --> PROPOSED: words recognised as a problem ("楼道灯坏了")
+    PROPOSED --> PHOTOS: yes (the words are the description)
+    PROPOSED --> [*]: no
     DESCRIBE --> PHOTOS: text or voice (1-500 chars)
     PHOTOS --> LOCATION: 好了 / 跳过 (up to 9 photos; other words add to the description)
     LOCATION --> CATEGORY: location, typed address or 跳过
-    CATEGORY --> CONFIRM: suggested or picked
+    CATEGORY --> CONFIRM: suggested or picked (other words add to the description)
     CONFIRM --> DUPLICATE: 1, someone else's open one is nearby
     CONFIRM --> DONE: 1 (filed)
     DUPLICATE --> DONE: 1 follow (+1) / 2 file anyway
@@ -22,12 +25,14 @@ from bot.context import AGAIN, Context, Reply
 from bot.conversation import Flow, ask, reask
 from bot.inbound import Incoming
 from bot.router import Router
+from bot.understanding import yes_or_no
 from core.numbers import numbered_choice
 from core.texts import text, vocab
 from core.words import normalise
 from domain.errors import Refused
 from domain.reports import lifecycle, places, queries
 from domain.reports.categories import Category, categories, category, suggest
+from handlers import report_input
 from handlers.registration import registered_first
 from models import Building, Report
 
@@ -37,6 +42,7 @@ EDIT = re.compile(r"^改\s*(描述|位置|分类|照片)$")
 
 
 class Step(enum.StrEnum):
+    PROPOSED = "proposed"
     DESCRIBE = "describe"
     PHOTOS = "photos"
     LOCATION = "location"
@@ -50,11 +56,6 @@ def _choices(ctx: Context) -> list[Category]:
     """Suggested category first, then the rest in configured order."""
     suggested = ctx.conversation.data.get("suggested")
     return sorted(categories(ctx.config), key=lambda c: c.code != suggested)
-
-
-def _place(ctx: Context) -> str:
-    data = ctx.conversation.data
-    return data.get("label") or data.get("address") or text("place_unknown")
 
 
 # --- prompts ----------------------------------------------------------------
@@ -71,7 +72,7 @@ def ask_confirm(ctx: Context) -> str:
     data = ctx.conversation.data
     cat = category(ctx.config, data.get("category", ""))
     return text("summary", category=cat.name if cat else "", description=data.get("description", ""),
-                place=_place(ctx), photos=len(data.get("photos", [])))
+                place=report_input.place(ctx), photos=len(data.get("photos", [])))
 
 
 def ask_duplicate(ctx: Context) -> str:
@@ -85,6 +86,8 @@ def ask_duplicate(ctx: Context) -> str:
 
 
 PROMPTS = {
+    Step.PROPOSED: lambda ctx: text("propose_report",
+                                    description=ctx.conversation.data.get("description", "")),
     Step.DESCRIBE: lambda ctx: text("ask_description"),
     Step.PHOTOS: lambda ctx: text("ask_photos", limit=ctx.config.reports.max_photos),
     Step.LOCATION: lambda ctx: text("ask_location"),
@@ -102,48 +105,32 @@ def _next(ctx: Context, step: Step, prefix: str | None = None, **data) -> Reply:
     return ask(ctx, step, prefix, **data)
 
 
-def _add_photo(ctx: Context, msg: Incoming) -> str:
-    if not msg.media_id:
-        return text("photo_unreadable")
-    photos = list(ctx.conversation.data.get("photos", []))
-    limit = ctx.config.reports.max_photos
-    if len(photos) >= limit:
-        return text("too_many_photos", limit=limit)
-    photos.append({"media_id": msg.media_id, "pic_url": msg.pic_url})
-    ctx.conversation.update(photos=photos)
-    return text("photo_received", n=len(photos))
-
-
-def _set_location(ctx: Context, msg: Incoming) -> str | None:
-    """Store a WeChat location; returns a complaint when it is unreadable or outside."""
-    if not msg.has_location:
-        return text("location_unreadable")
-    community = places.community_at(ctx.session, msg.lat, msg.lng)
-    if community is None:
-        return text("location_outside")
-    ctx.conversation.update(lat=msg.lat, lng=msg.lng, address=None,
-                            label=msg.label or f"{msg.lat:.5f},{msg.lng:.5f}",
-                            community_id=community.id, building_id=None)
-    return None
-
-
-def _limit_description(ctx: Context, words: str) -> str | None:
-    limit = ctx.config.reports.max_description
-    return text("bad_description_long", limit=limit) if len(words) > limit else None
-
-
 # --- steps ------------------------------------------------------------------
+
+def step_proposed(ctx: Context, msg: Incoming) -> Reply:
+    """"楼道灯坏了" was recognised as a problem: on yes it is the description."""
+    answer = yes_or_no(msg.text)
+    if answer is False:
+        ctx.conversation.clear()
+        return ctx.reply("propose_dropped")
+    if answer is None:
+        kept = report_input.add_detail(ctx, msg)
+        return reask(ctx, "").prefixed(kept) if kept else reask(ctx, "reply_one_or_two")
+    described = ctx.conversation.data.get("description", "")
+    suggested = suggest(ctx.config, normalise(described))
+    return ask(ctx, Step.PHOTOS, suggested=suggested.code if suggested else None)
+
 
 def step_describe(ctx: Context, msg: Incoming) -> Reply:
     """Stores the description (text or recognised voice); asks for photos."""
     if msg.kind == "image":
-        return reask(ctx, "expecting_text").prefixed(_add_photo(ctx, msg))
+        return reask(ctx, "expecting_text").prefixed(report_input.add_photo(ctx, msg))
     if msg.kind == "location":
-        return reask(ctx, "expecting_text").prefixed(_set_location(ctx, msg))
+        return reask(ctx, "expecting_text").prefixed(report_input.set_location(ctx, msg))
     described = (msg.text or "").strip()
     if not described:
         return reask(ctx, "bad_description_empty")
-    if (problem := _limit_description(ctx, described)):
+    if (problem := report_input.limit_description(ctx, described)):
         return reask(ctx, "").prefixed(problem)
     suggested = suggest(ctx.config, normalise(described))
     return _next(ctx, Step.PHOTOS, description=described,
@@ -153,9 +140,9 @@ def step_describe(ctx: Context, msg: Incoming) -> Reply:
 def step_photos(ctx: Context, msg: Incoming) -> Reply:
     """Collects up to 9 photos until 好了 / 跳过; other words add to the description."""
     if msg.kind == "image":
-        return Reply(_add_photo(ctx, msg))
+        return Reply(report_input.add_photo(ctx, msg))
     if msg.kind == "location":
-        complaint = _set_location(ctx, msg)
+        complaint = report_input.set_location(ctx, msg)
         return Reply(complaint) if complaint else _next(ctx, Step.CATEGORY)
     answer = normalise(msg.text or "").lower()
     if answer in vocab.DONE or answer in vocab.SKIP:
@@ -165,7 +152,7 @@ def step_photos(ctx: Context, msg: Incoming) -> Reply:
     extra = (msg.text or "").strip()
     if extra:
         described = f"{ctx.conversation.data.get('description', '')}；{extra}"
-        if (problem := _limit_description(ctx, described)):
+        if (problem := report_input.limit_description(ctx, described)):
             return Reply(problem)
         ctx.conversation.update(description=described)
         return ctx.reply("detail_added")
@@ -175,9 +162,9 @@ def step_photos(ctx: Context, msg: Incoming) -> Reply:
 def step_location(ctx: Context, msg: Incoming) -> Reply:
     """Stores a location, a typed address, or the resident's building on 跳过; asks the category."""
     if msg.kind == "image":
-        return reask(ctx, "expecting_text").prefixed(_add_photo(ctx, msg))
+        return reask(ctx, "expecting_text").prefixed(report_input.add_photo(ctx, msg))
     if msg.kind == "location":
-        complaint = _set_location(ctx, msg)
+        complaint = report_input.set_location(ctx, msg)
         return reask(ctx, "").prefixed(complaint) if complaint else _next(ctx, Step.CATEGORY)
     typed = (msg.text or "").strip()
     resident = ctx.resident
@@ -201,11 +188,15 @@ def step_category(ctx: Context, msg: Incoming) -> Reply:
     """Confirms the suggested category or takes a number; shows the summary."""
     answer = normalise(msg.text or "")
     cats = _choices(ctx)
-    if answer in vocab.CONFIRM | {"好", "对"} and ctx.conversation.data.get("suggested"):
+    if yes_or_no(answer) is True and ctx.conversation.data.get("suggested"):
         answer = "1"
     choice = numbered_choice(answer, len(cats))
     if choice is None:
-        return reask(ctx, "unknown_choice")
+        named = next((n for n, c in enumerate(cats, 1) if c.name in answer or answer == c.name[:2]), None)
+        if named is None:
+            kept = report_input.add_detail(ctx, msg)
+            return reask(ctx, "").prefixed(kept) if kept else reask(ctx, "unknown_choice")
+        choice = named
     return ask(ctx, Step.CONFIRM, category=cats[choice - 1].code, editing=False)
 
 
@@ -219,8 +210,9 @@ def step_confirm(ctx: Context, msg: Incoming) -> Reply:
         if step is Step.PHOTOS:
             ctx.conversation.update(photos=[])
         return ask(ctx, step, editing=True)
-    if answer not in vocab.CONFIRM:
-        return reask(ctx, "")
+    if answer not in vocab.CONFIRM and yes_or_no(answer) is not True:
+        kept = report_input.add_detail(ctx, msg) if yes_or_no(answer) is None else None
+        return reask(ctx, "").prefixed(kept or text("confirm_or_edit"))
     data = ctx.conversation.data
     other = queries.nearby_open(ctx.uow, resident=ctx.resident, community_id=data["community_id"],
                                 category_code=data["category"], lat=data.get("lat"),
@@ -233,9 +225,10 @@ def step_confirm(ctx: Context, msg: Incoming) -> Reply:
 def step_duplicate(ctx: Context, msg: Incoming):
     """1 follows the existing report (+1); 2 files a new one anyway; a command leaves."""
     answer = normalise(msg.text or "")
-    if answer in vocab.DECLINE:
+    said = yes_or_no(answer)
+    if said is False:
         return _file(ctx)
-    if answer not in vocab.CONFIRM:
+    if said is not True:
         return AGAIN if ctx.router.match(answer) else reask(ctx, "reply_one_or_two")
     other = ctx.session.get(Report, ctx.conversation.data["duplicate"])
     added = lifecycle.follow(ctx.uow, other, ctx.resident)
@@ -272,9 +265,11 @@ def _file(ctx: Context) -> Reply:
 
 
 router.flow(Flow(FLOW, "flow_report", Step, {
-    Step.DESCRIBE: step_describe, Step.PHOTOS: step_photos, Step.LOCATION: step_location,
+    Step.PROPOSED: step_proposed, Step.DESCRIBE: step_describe, Step.PHOTOS: step_photos,
+    Step.LOCATION: step_location,
     Step.CATEGORY: step_category, Step.CONFIRM: step_confirm, Step.DUPLICATE: step_duplicate,
-    Step.DONE: step_done}, PROMPTS))
+    Step.DONE: step_done}, PROMPTS,
+    free_text=frozenset({Step.DESCRIBE, Step.PHOTOS, Step.LOCATION})))
 
 
 # --- entry points -------------------------------------------------------------
@@ -288,9 +283,9 @@ def start(ctx: Context, msg: Incoming | None = None) -> Reply:
                            building_id=resident.building_id, address=None)
     prefix = None
     if msg is not None and msg.kind == "image":
-        prefix = _add_photo(ctx, msg)
+        prefix = report_input.add_photo(ctx, msg)
     elif msg is not None and msg.kind == "location":
-        prefix = _set_location(ctx, msg) or text("location_set", place=_place(ctx))
+        prefix = report_input.set_location(ctx, msg) or text("location_set", place=report_input.place(ctx))
     return ask(ctx, Step.DESCRIBE, prefix)
 
 
@@ -302,6 +297,20 @@ def report_menu(ctx: Context, msg: Incoming) -> Reply:
 @router.keyword("报事", "随手拍", "反映", "投诉", "报修", "反映问题")
 def report_keyword(ctx: Context, msg: Incoming, _args: str) -> Reply:
     return start(ctx)
+
+
+@router.intent("report")
+def report_in_words(ctx: Context, msg: Incoming) -> Reply:
+    """Words that describe a problem ("楼道灯坏了好几天了"): offered as a report, asked once."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    described = (msg.text or "").strip()
+    if report_input.limit_description(ctx, described):
+        return start(ctx)
+    resident = ctx.resident
+    ctx.conversation.start(FLOW, Step.PROPOSED, photos=[], community_id=resident.community_id,
+                           building_id=resident.building_id, address=None, description=described)
+    return ask(ctx, Step.PROPOSED)
 
 
 @router.message("image", "location")

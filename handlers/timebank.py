@@ -13,6 +13,7 @@ from bot.context import AGAIN, Context, Reply
 from bot.conversation import Flow, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
+from bot.understanding import yes_or_no
 from core.numbers import to_int
 from core.texts import text, vocab
 from core.words import normalise
@@ -39,6 +40,7 @@ def _month_start(ctx: Context):
                                                      microsecond=0)
 
 
+@router.intent("my_hours")
 @router.menu("MY_TIME", "menu_my_time", order=50, group="menu_group_mine")
 def my_time(ctx: Context, msg: Incoming) -> Reply:
     """Balance, hours this month and year, the last 5 entries, pending records."""
@@ -86,13 +88,19 @@ def redeem(ctx: Context, msg: Incoming, args: str) -> Reply:
                  hours=f"{item.hours:g}")
 
 
+@router.intent("redeem")
+def redeem_asked(ctx: Context, msg: Incoming) -> Reply:
+    """Words about using hours ("时间可以换什么"): the catalogue."""
+    return redeem(ctx, msg, "")
+
+
 def step_redeem_confirm(ctx: Context, msg: Incoming) -> Reply:
-    answer = normalise(msg.text or "")
+    answer = yes_or_no(msg.text)
     data = ctx.conversation.data
-    if answer in vocab.DECLINE:
+    if answer is False:
         return done(ctx, "tb_redeem_dropped")
-    if answer not in vocab.CONFIRM:
-        return reask(ctx, "")
+    if answer is not True:
+        return reask(ctx, "reply_one_or_two")
     try:
         redemption = exchange.request_redemption(ctx.uow, ctx.resident, data["number"])
     except Refused as refusal:

@@ -48,7 +48,7 @@ def _pending(ctx: Context):
     return records_, applications
 
 
-@router.keyword("审核")
+@router.keyword("审核", staff=True)
 def review(ctx: Context, msg: Incoming, _args: str) -> Reply:
     """Lists pending service records and volunteer applications of the community."""
     if not _is_staff(ctx):
@@ -81,7 +81,7 @@ def _target(ctx: Context, code: str) -> ServiceRecord | VolunteerApplication | N
     return None
 
 
-@router.keyword("通过", "批准", args=CODE)
+@router.keyword("通过", "批准", args=CODE, staff=True)
 def approve(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Approve a service record (hours credited) or a volunteer application (role granted)."""
     if not _is_staff(ctx):
@@ -101,7 +101,7 @@ def approve(ctx: Context, msg: Incoming, args: str) -> Reply:
     return ctx.reply("tb_review_done", code=args.upper())
 
 
-@router.keyword("驳回", "谢绝", args=rf"{CODE}(\s+.+)?", bare=False)
+@router.keyword("驳回", "谢绝", args=rf"{CODE}(\s+.+)?", bare=False, staff=True)
 def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Reject with a reason (pushed to the volunteer). Report codes belong to 驳回 of reports."""
     if not _is_staff(ctx):
@@ -122,7 +122,7 @@ def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
     return ctx.reply("tb_review_done", code=code.upper())
 
 
-@router.keyword("全部通过", "批量通过")
+@router.keyword("全部通过", "批量通过", staff=True)
 def approve_all(ctx: Context, msg: Incoming, _args: str) -> Reply:
     """Bulk-approve every pending service record of the community."""
     if not _is_staff(ctx):
@@ -139,7 +139,7 @@ def _unknown(ctx: Context, mobile: str) -> Reply:
     return ctx.reply("tb_transfer_unknown", mobile=f"{mobile[:3]}****{mobile[-4:]}")
 
 
-@router.keyword("代录", args=rf"{MOBILE}\s+\S{{1,4}}\s+\S{{1,12}}(\s+\S{{1,12}})?")
+@router.keyword("代录", args=rf"{MOBILE}\s+\S{{1,4}}\s+\S{{1,12}}(\s+\S{{1,12}})?", staff=True)
 def proxy_log(ctx: Context, msg: Incoming, args: str) -> Reply:
     """代录 <mobile> <type no.> <hours> [date]: hours for a volunteer without a phone, approved."""
     if not _is_staff(ctx):
@@ -163,7 +163,7 @@ def proxy_log(ctx: Context, msg: Incoming, args: str) -> Reply:
     return ctx.reply("tb_proxy_logged", id=record.id, hours=hours(minutes))
 
 
-@router.keyword("调整", args=rf"{MOBILE}\s+[+\-]?\S{{1,12}}(\s+.+)?")
+@router.keyword("调整", args=rf"{MOBILE}\s+[+\-]?\S{{1,12}}(\s+.+)?", staff=True)
 def adjust(ctx: Context, msg: Incoming, args: str) -> Reply:
     """调整 <mobile> <±hours> <reason>: a correction; the reason is mandatory."""
     if not _is_staff(ctx):
@@ -197,19 +197,19 @@ def _settle(ctx: Context, args: str, fulfil: bool) -> Reply:
     return ctx.reply("tb_settled", id=redemption.id)
 
 
-@router.keyword("兑现", args=r"[Rr]\d{1,9}")
+@router.keyword("兑现", args=r"[Rr]\d{1,9}", staff=True)
 def fulfil(ctx: Context, msg: Incoming, args: str) -> Reply:
     """兑现 R<n> turns the hold into the debit."""
     return _settle(ctx, args, True)
 
 
-@router.keyword("取消兑换", args=r"[Rr]\d{1,9}")
+@router.keyword("取消兑换", args=r"[Rr]\d{1,9}", staff=True)
 def cancel_redemption(ctx: Context, msg: Incoming, args: str) -> Reply:
     """取消兑换 R<n> releases the hold."""
     return _settle(ctx, args, False)
 
 
-@router.keyword("发放", args=rf"{MOBILE}\s+\S{{1,12}}")
+@router.keyword("发放", args=rf"{MOBILE}\s+\S{{1,12}}", staff=True)
 def grant(ctx: Context, msg: Incoming, args: str) -> Reply:
     """发放 <mobile> <hours>: from the community pool to an elder in need."""
     if not _is_staff(ctx):

@@ -16,6 +16,7 @@ from bot.context import AGAIN, Context, Reply
 from bot.conversation import Flow, ask, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
+from bot.understanding import yes_or_no
 from core.numbers import numbered_choice, record_id
 from core.texts import text, vocab
 from core.words import normalise
@@ -49,6 +50,11 @@ class LogStep(enum.StrEnum):
 
 
 # --- applying -------------------------------------------------------------------------
+
+@router.intent("volunteer")
+def apply_asked(ctx: Context, msg: Incoming) -> Reply:
+    return apply(ctx, msg, "")
+
 
 @router.keyword("申请志愿者", "加入志愿者", "当志愿者")
 def apply(ctx: Context, msg: Incoming, _args: str) -> Reply:
@@ -85,7 +91,8 @@ def step_availability(ctx: Context, msg: Incoming) -> Reply:
 router.flow(Flow("apply", "flow_apply", ApplyStep,
                  {ApplyStep.SKILLS: step_skills, ApplyStep.AVAILABILITY: step_availability},
                  {ApplyStep.SKILLS: lambda c: text("tb_ask_skills"),
-                  ApplyStep.AVAILABILITY: lambda c: text("tb_ask_availability")}))
+                  ApplyStep.AVAILABILITY: lambda c: text("tb_ask_availability")},
+                 free_text=frozenset({ApplyStep.SKILLS, ApplyStep.AVAILABILITY})))
 
 
 # --- logging service ----------------------------------------------------------------------
@@ -115,6 +122,7 @@ LOG_PROMPTS = {
 }
 
 
+@router.intent("log_service")
 @router.menu("LOG_SERVICE", "menu_log_service", order=60, group="menu_group_mine")
 def log_service(ctx: Context, msg: Incoming) -> Reply:
     """Volunteers only: starts the service record conversation."""
@@ -188,7 +196,10 @@ def step_photo(ctx: Context, msg: Incoming) -> Reply:
 
 
 def step_log_confirm(ctx: Context, msg: Incoming) -> Reply:
-    if normalise(msg.text or "") not in vocab.CONFIRM:
+    answer = yes_or_no(msg.text)
+    if answer is False:
+        return done(ctx, "tb_log_dropped")
+    if answer is not True:
         return reask(ctx, "")
     d = ctx.conversation.data
     beneficiary = ctx.session.get(Resident, d["beneficiary"]) if d.get("beneficiary") else None
@@ -215,7 +226,7 @@ router.flow(Flow("log", "flow_log", LogStep, {
     LogStep.TYPE: step_type, LogStep.DATE: step_date, LogStep.DURATION: step_duration,
     LogStep.BENEFICIARY: step_beneficiary, LogStep.DESCRIPTION: step_description,
     LogStep.PHOTO: step_photo, LogStep.CONFIRM: step_log_confirm, LogStep.DONE: step_done},
-    LOG_PROMPTS))
+    LOG_PROMPTS, free_text=frozenset({LogStep.BENEFICIARY, LogStep.DESCRIPTION})))
 
 
 # --- the beneficiary's confirmation ------------------------------------------------------

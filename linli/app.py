@@ -22,6 +22,7 @@ def create_app(config: Config | None = None, clock: Clock = SYSTEM,
     """Build the web app: webhook, health, calendars, Open311 and the staff console.
     `sessions` replaces the database sessions (the fast test tier runs everything on one
     connection inside one transaction)."""
+    from bot.understanding import recognizer
     from console import exempt, init_console
     from web import calendar, health, open311
 
@@ -40,6 +41,7 @@ def create_app(config: Config | None = None, clock: Clock = SYSTEM,
     app.extensions["linli.read_sessions"] = read_sessions
     app.extensions["linli.clock"] = clock
     app.extensions["linli.pipeline"] = Pipeline(config, sessions, build_router(), clock)
+    recognizer(config)  # the word dictionary loads now, not on a resident's first message
     app.extensions["linli.safe_mode"] = safe_mode(config)
     for blueprint in (webhook.bp, calendar.bp, health.bp, open311.bp):
         app.register_blueprint(blueprint)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, intpk, str_enum, timestamp
@@ -53,9 +53,14 @@ class Resident(Base):
     last_location_at: Mapped[timestamp | None]
     # The community whose WeChat tag this follower carries (mass sends by tag).
     tagged_community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    # The open human handoff (人工服务), if any: read with the resident, so free words are
+    # routed to staff without another query. Not a foreign key: handoffs point here too.
+    handoff_id: Mapped[int | None] = mapped_column(Integer)
+    # Messages in a row the bot did not understand (three hand the chat to staff).
+    misunderstood: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[created]
 
-    roles: Mapped[list["ResidentRole"]] = relationship(
+    roles: Mapped[list[ResidentRole]] = relationship(
         back_populates="resident", cascade="all, delete-orphan")
 
     @property

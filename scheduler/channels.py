@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import requests
 from wechatpy.exceptions import WeChatClientException
 
+from core.outbox import CUSTOMER_SERVICE_WINDOW
 from core.wechat_api import WeChatAPI
 from models import Channel
 
-WINDOW = timedelta(hours=48)
 WINDOW_CLOSED = {45015, 45047}
 UNFOLLOWED = 43004
 QUOTA = 45009
@@ -65,7 +65,7 @@ def deliver(api: WeChatAPI, templates: dict[str, str], push: Push, now: datetime
     if push.expires_at is not None and push.expires_at <= now:
         return Outcome(Result.CANCELLED, reason="no longer relevant")
     channels = []
-    if push.last_message_at is not None and now - push.last_message_at < WINDOW:
+    if push.last_message_at is not None and now - push.last_message_at < CUSTOMER_SERVICE_WINDOW:
         channels.append(Channel.CUSTOM)
     if templates.get(push.kind):
         channels.append(Channel.TEMPLATE)

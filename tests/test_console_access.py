@@ -33,6 +33,10 @@ ROUTES = [
     ("POST", "/console/reports/{code}/merge", WORK, True),
     ("POST", "/console/reports/{code}/tier", WRITE, True),
     ("POST", "/console/reports/{code}/publish", WRITE, True),
+    ("GET", "/console/chats", WRITE, False),
+    ("GET", "/console/chats/{handoff}", WRITE, True),
+    ("POST", "/console/chats/{handoff}/answer", WRITE, True),
+    ("POST", "/console/chats/{handoff}/close", WRITE, True),
     ("GET", "/console/meetings", READ, False),
     ("GET", "/console/meetings/new", WRITE, False),
     ("POST", "/console/meetings/new", WRITE, False),
@@ -96,9 +100,11 @@ def world(chat, uow, fast_db, accounts, tmp_path):
     fast_db.add(account)
     fast_db.flush()
     broadcast = fast_db.scalar(select(Broadcast.id).order_by(Broadcast.id.desc()))
+    alice.say("人工")
+    handoff = alice.resident.handoff_id
     return {"code": code, "meeting": meeting, "photo": photo.id, "broadcast": broadcast,
             "account": account.id, "resident": resident.id, "community": resident.community_id,
-            "other_user": accounts["t-other"]}
+            "other_user": accounts["t-other"], "handoff": handoff}
 
 
 def expected(role: str | None, allowed: set, scoped: bool, method: str) -> set[int]:

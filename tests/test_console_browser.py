@@ -4,7 +4,6 @@ approve volunteer hours, download an Excel ledger and read its rows."""
 from __future__ import annotations
 
 import io
-import shutil
 import threading
 import time
 
@@ -13,7 +12,6 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from core.config import PROJECT_ROOT
 from models import Resident, ResidentRole, utcnow
 from scheduler import broadcasts
 from tests.console_helpers import PASSWORD, add_accounts
@@ -146,4 +144,3 @@ def test_staff_day_in_the_console(desk, sim, registered, rt, config, engine):  #
     desk.goto("/console/reports?status=all")
     expect(desk.locator("table.list")).to_contain_text(code)
     shoot(desk, "phone-reports")
-    shutil.copy(ARTIFACTS / "console-report.png", PROJECT_ROOT / "console" / "screenshot.png")

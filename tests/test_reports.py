@@ -175,7 +175,7 @@ def test_unknown_and_malformed_codes(registered):
     assert "没有找到编号" in p.say("查询 BS999999")
     assert "例如" in p.say("查询")
     for malformed in ("查询 BS12", "查询 hello", "查询一下我的问题"):  # not a code: not the command
-        assert "没有找到编号" not in p.say(malformed) and "没能看懂" in p.last_reply
+        assert "没有找到编号" not in p.say(malformed)
 
 
 def test_someone_elses_code_looks_unknown(registered):
@@ -260,7 +260,7 @@ def test_only_the_assignee_may_act(registered, worker, chat, db):
     code = file_report(p)
     other = grid_worker(chat, 2)  # 第二网格: not theirs
     assert "没有权限" in other.say(f"接单 {code}")
-    assert "没有权限" in p.say(f"办结 {code} 我自己修好了")  # a resident sending 办结
+    p.say(f"办结 {code} 我自己修好了")  # a resident sending 办结: not a command for them
     assert report_row(db, code).status is Status.SUBMITTED
     assert "没有找到编号" in worker.say("接单 BS999999")
     assert "请写明办结" in worker.say(f"办结 {code}")
@@ -295,7 +295,8 @@ def test_staff_reject_refer_merge_and_retier(registered, staffer, worker, db):
     bob.say("5栋")
     bob.say("1")
     second = code_of(bob.say("1"))
-    assert "没有权限" in alice.say(f"改级 {first} 小事")
+    alice.say(f"改级 {first} 小事")
+    assert report_row(db, first).tier.value != "small"
     assert "小事" in staffer.say(f"改级 {first} 小事")
     assert report_row(db, first).tier.value == "small"
     assert "没有权限" in worker.say(f"合并 {second} {first}")  # 5栋 is not in worker's grid

@@ -56,4 +56,4 @@ def test_commands_match_their_word_with_a_valid_argument_only():
 
 def test_the_real_router_builds_without_clashes():
     router = build_router()
-    assert len(router.menu_items) == 8 and "report" in router.flows
+    assert len(router.menu_items) == 9 and "report" in router.flows

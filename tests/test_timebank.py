@@ -84,7 +84,8 @@ def test_apply_and_staff_approval(registered, staff):
     listing = staff.say("审核")
     code = re.search(r"A\d+", listing).group(0)
     assert "陪伴聊天" in listing
-    assert "没有权限" in p.say(f"通过 {code}")
+    p.say(f"通过 {code}")  # a resident typing a staff command approves nothing
+    assert Role.VOLUNTEER not in p.resident.role_set
     assert code in staff.say(f"通过 {code}")
     assert Role.VOLUNTEER in p.resident.role_set
     assert "已经是志愿者" in p.say("申请志愿者")
@@ -208,7 +209,8 @@ def test_non_volunteers_cannot_log_and_staff_proxy_adjust_audit(registered, staf
     assert "-1小时" in staff.say("调整 13333334444 -1 重复登记")
     assert balance(db, grandpa) == 60
     assert "余额不足" in staff.say("调整 13333334444 -5 误录")
-    assert "没有权限" in grandpa.say("调整 13333334444 +5 想多要")
+    grandpa.say("调整 13333334444 +5 想多要")
+    assert balance(db, grandpa) == 60
     db.expire_all()
     actions = db.scalars(select(AuditLog.action).where(AuditLog.actor.like("chat:%")).order_by(AuditLog.id)).all()
     assert actions == ["timebank_proxy_log", "timebank_adjust"]
@@ -296,7 +298,9 @@ def test_another_communitys_catalogue_cannot_be_reached(volunteer, staff, config
     staff.say(f"通过 {log(volunteer, hours='2')}")
     items = len(config.timebank.catalogue["default"])
     assert f"没有编号 {items + 1}" in volunteer.say(f"兑换 {items + 1}")
-    assert "没能看懂" in volunteer.say("兑换 hegang-visit")
+    # Not a number: read as "what can I redeem", answered with their own community's list.
+    reply = volunteer.say("兑换 hegang-visit")
+    assert "金宁社区" in reply and "hegang" not in reply
 
 
 def test_bare_confirm_takes_the_only_waiting_record_or_lists_them(registered, volunteer, db):

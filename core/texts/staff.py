@@ -63,4 +63,10 @@ TEXTS: dict[str, str] = {
     'meeting_not_started': '会议还没开始，开始后才能结束并发布纪要。',
     'tb_ask_grant': '请写成“发放 手机号 小时”，例如“发放 13812345678 2”。',
     'tb_ask_review_code': '请在“通过”后写上编号，例如“通过 S12”。回复“审核”查看待审核事项。',
+    'push_handoff_opened': '有居民请求人工服务（{community}），请到管理后台“居民留言”回复。',
+    'handoff_not_allowed': '只有本社区工作人员可以处理这段对话。',
+    'handoff_answer_empty': '回复内容不能为空。',
+    'handoff_answer_long': '回复请控制在{limit}字以内。',
+    'handoff_closed_already': '这段对话已经结束。',
+    'handoff_window_closed': '居民已超过48小时没有发消息，微信不允许再主动回复。请打电话联系，或等居民再次留言。',
 }

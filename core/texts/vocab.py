@@ -11,5 +11,19 @@ SKIP = frozenset({"跳过", "不用", "没有", "无"})
 DONE = frozenset({"好了", "好", "完成", "发完了", "ok", "没有了", "就这些"})
 CONFIRM = frozenset({"1", "提交", "确认"})
 DECLINE = frozenset({"2"})
+# Yes and no as people say them (after `bot.understanding.clean`: Cantonese already in
+# Mandarin, so 唔要 arrives as 不要). A reply that starts with one of them counts.
+YES = ("好的", "好啊", "好", "是的", "是啊", "是", "对的", "对啊", "对", "可以", "行", "嗯", "没问题",
+       "确认", "确定", "提交", "同意", "要", "ok", "yes", "得", "当然")
+NO = ("不是", "不要", "不用", "不对", "不行", "不好", "不同意", "不确认", "不", "算了", "否", "没有",
+      "no", "别")
+# Ratings said in words, strongest first within each group (不满意 is read before 满意).
+RATINGS = (("非常不满意", 1), ("很不满意", 1), ("太差", 1), ("很差", 1), ("差评", 1),
+           ("不太满意", 2), ("不满意", 2), ("差", 2),
+           ("一般", 3), ("还行", 3), ("马马虎虎", 3), ("还可以", 3), ("凑合", 3),
+           ("非常满意", 5), ("很满意", 5), ("十分满意", 5), ("特别满意", 5), ("好评", 5),
+           ("五星", 5), ("满意", 4), ("不错", 4), ("挺好", 4))
+# Ending a chat with staff (人工服务).
+END_HANDOFF = frozenset({"结束", "结束人工", "结束对话", "结束人工服务", "退出人工", "不用人工了"})
 MORE = frozenset({"更多", "下一页"})
 STAFF_TARGET = frozenset({"社区", "社区工作人员", "居委会"})

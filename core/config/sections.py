@@ -1,0 +1,123 @@
+"""The platform sections of the configuration: database, WeChat, web, delivery, console.
+
+`Section` is the base of every section: unknown keys are refused and values are frozen.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(Section):
+    url: str = Field("sqlite:///var/linli.db", min_length=1)
+
+
+def _aes_key(value: str) -> str:
+    if not value:
+        return value
+    if len(value) != 43:
+        raise ValueError(f"must be exactly 43 characters (got {len(value)})")
+    try:
+        if len(base64.b64decode(value + "=", validate=True)) != 32:
+            raise ValueError("does not decode to a 32-byte AES key")
+    except binascii.Error:
+        raise ValueError("is not valid base64 text") from None
+    return value
+
+
+class WechatConfig(Section):
+    appid: str = Field(min_length=1)
+    secret: str = Field(min_length=1)
+    token: str = Field(pattern=r"^[A-Za-z0-9]{3,32}$")
+    encoding_aes_key: str = ""
+    previous_encoding_aes_key: str = ""
+    api_base_url: str = Field(pattern=r"^https?://")
+    http_timeout: float = Field(5, gt=0)
+    # Template id per notification kind (公众号 → 模板消息).
+    templates: dict[str, str] = {}
+
+    _check_keys = field_validator("encoding_aes_key", "previous_encoding_aes_key")(_aes_key)
+
+
+class WebhookConfig(Section):
+    max_body_bytes: int = Field(65536, ge=1024)
+    # A signed request whose timestamp is further than this from our clock is refused.
+    timestamp_window_seconds: int = Field(300, ge=10)
+
+
+class ConversationConfig(Section):
+    idle_timeout_minutes: int = Field(30, ge=1)
+
+
+class StorageConfig(Section):
+    media_dir: str = "var/media"
+
+    @property
+    def media_path(self) -> Path:
+        folder = Path(self.media_dir)
+        return folder if folder.is_absolute() else PROJECT_ROOT / folder
+
+
+class Open311Config(Section):
+    api_keys: list[str] = []
+    jurisdiction_id: str = "linli.demo"
+
+
+class ServerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://")
+
+
+class DeliveryConfig(Section):
+    quiet_hours: str = Field("21:30-08:00", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+    rate_per_second: float = Field(200, ge=0.1)
+    concurrency: int = Field(8, ge=1)
+    batch_size: int = Field(200, ge=1)
+    max_attempts: int = Field(6, ge=1)
+    backoff_seconds: float = Field(30, ge=0)
+    sending_timeout_seconds: float = Field(120, ge=1)
+
+
+class SchedulerConfig(Section):
+    lease_seconds: float = Field(30, ge=1)
+    dedup_retention_hours: float = Field(72, ge=1)
+    # Delivered, cancelled and undeliverable pushes (their texts) are kept this long.
+    outbox_retention_days: float = Field(30, ge=1)
+
+
+class SimulatorConfig(Section):
+    port: int = Field(8100, ge=1, le=65535)
+    webhook_url: str = "http://127.0.0.1:8000/wechat"
+    reply_timeout_seconds: float = Field(5, gt=0)
+    templates: list[str] = []
+
+
+class ConsoleConfig(Section):
+    secret_key: str = Field(min_length=8)
+    secure_cookies: bool = False
+    session_hours: float = Field(8, gt=0)
+    login_rate: str = "10 per minute"
+    ratelimit_storage: str = "memory://"
+    max_failed_logins: int = Field(5, ge=1)
+    lockout_minutes: int = Field(15, ge=1)
+    page_size: int = Field(30, ge=1, le=500)
+
+
+class PrivacyConfig(Section):
+    # Bumped when the notice residents agree to changes; they are asked again.
+    consent_version: str = Field("2026-12", min_length=1, max_length=16)
+
+
+class DemoConfig(Section):
+    staff_username: str = "admin"
+    staff_password: str = "linli-demo-2026"

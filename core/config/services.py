@@ -1,0 +1,110 @@
+"""The community-service sections of the configuration: reports (三事分流), the time bank,
+meetings, and how residents reach people (contact points, office hours).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from core.config.sections import Section
+
+TierName = Literal["big", "small", "private"]
+
+
+class SLA(Section):
+    accept_hours: float = Field(gt=0)
+    resolve_hours: float = Field(gt=0)
+
+
+class CategoryConfig(Section):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    name: str = Field(min_length=1, max_length=32)
+    tier: TierName
+    keywords: list[str] = []
+    accept_hours: float | None = Field(None, gt=0)
+    resolve_hours: float | None = Field(None, gt=0)
+    advice: str | None = None
+    # Shown in the public Open311 feed (private matters never are).
+    public: bool = True
+
+
+class ReportsConfig(Section):
+    max_description: int = Field(500, ge=10, le=2000)
+    max_photos: int = Field(9, ge=0, le=9)
+    duplicate_radius_m: float = Field(100, ge=0)
+    duplicate_days: int = Field(7, ge=0)
+    feedback_days: int = Field(7, ge=1)
+    sla: dict[TierName, SLA] = {"big": SLA(accept_hours=24, resolve_hours=168),
+                                "small": SLA(accept_hours=12, resolve_hours=72),
+                                "private": SLA(accept_hours=24, resolve_hours=48)}
+    categories: list[CategoryConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> ReportsConfig:
+        codes = [c.code for c in self.categories]
+        if len(codes) != len(set(codes)):
+            raise ValueError("categories: codes must be unique")
+        if set(self.sla) != {"big", "small", "private"}:
+            raise ValueError("sla: give accept_hours/resolve_hours for big, small and private")
+        return self
+
+
+class CatalogueItem(Section):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=32)
+    hours: float = Field(gt=0, le=100)
+
+
+class TimebankConfig(Section):
+    service_types: list[str] = Field(min_length=1)
+    granularity_minutes: int = Field(30, ge=1, le=60)
+    daily_max_hours: float = Field(12, gt=0, le=24)
+    max_back_days: int = Field(30, ge=0)
+    balance_cap_hours: float = Field(1500, gt=0)
+    transfer_max_hours: float = Field(100, gt=0)
+    reminder_after_days: int = Field(3, ge=1)
+    milestones_hours: list[int] = [50, 100, 500]
+    expiry_months: int = Field(0, ge=0)
+    # What hours can buy, per community name ("default" for the rest).
+    catalogue: dict[str, list[CatalogueItem]] = {}
+
+    @property
+    def cap_minutes(self) -> int:
+        return int(self.balance_cap_hours * 60)
+
+    def catalogue_for(self, community_name: str) -> list[CatalogueItem]:
+        return list(self.catalogue.get(community_name) or self.catalogue.get("default") or [])
+
+
+class MeetingsConfig(Section):
+    reminder_hours: dict[str, list[float]] = {"default": [24, 1]}
+
+    def reminders_for(self, meeting_type: str) -> list[float]:
+        return self.reminder_hours.get(meeting_type, self.reminder_hours.get("default", [24, 1]))
+
+
+class ContactPoint(Section):
+    """How residents reach a community's people: phone, office and office hours."""
+
+    phone: str = Field(min_length=3, max_length=32)
+    office: str = Field(min_length=1, max_length=64)
+    # Staff answer chats (人工服务) on working days (Chinese public holidays and the adjusted
+    # working days count) between these local times.
+    opens: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    closes: str = Field("18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Within office hours, how long a resident may wait for an answer.
+    answer_within_minutes: int = Field(30, ge=1, le=1440)
+
+    @property
+    def hours_text(self) -> str:
+        return f"工作日 {self.opens}-{self.closes}"
+
+
+class ContactConfig(Section):
+    default: ContactPoint = ContactPoint(phone="12345", office="社区党群服务中心")
+    # Per community name; missing keys fall back to `default`.
+    communities: dict[str, ContactPoint] = {}
+
+    def for_community(self, name: str | None) -> ContactPoint:
+        return self.communities.get(name or "", self.default)
