@@ -41,6 +41,7 @@ test-pg: $(STAMP) chromium
 	LINLI_TEST_DATABASE_URL=$(PG_URL) $(PYTEST)
 
 bench: $(STAMP) wrk
+	$(BIN)/pip install --disable-pip-version-check -q -r bench/requirements.txt
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/webhook.py --words free
 	$(BIN)/python bench/understanding.py

@@ -1,4 +1,4 @@
-"""Webhook throughput and latency: Linli's full path vs a bare wechatpy echo.
+"""Webhook throughput and latency: Linli's full path vs a bare wechatpy echo and WeRoBot.
 
 Signed plaintext-mode text messages over loopback against gunicorn (2 sync
 workers), 32 concurrent connections, 15 s each, driven by wrk. Linli runs on a
@@ -57,7 +57,7 @@ def check_reply(port: int) -> None:
             "<CreateTime>1700000000</CreateTime><MsgType>text</MsgType><Content>菜单</Content>"
             f"<MsgId>{time.time_ns()}</MsgId></xml>")
     reply = requests.post(f"http://127.0.0.1:{port}{signed_path()}", data=body.encode()).text
-    if "请回复数字选择" not in reply and "菜单" not in reply:
+    if "菜单" not in reply and "请回复数字选择" not in reply:
         raise SystemExit(f"unexpected reply on port {port}: {reply[:200]}")
 
 
@@ -85,9 +85,11 @@ def main() -> None:
     prepare_database(url)
     results = {}
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
+    env = {**bench_env(url), "BENCH_WEROBOT_DB": str(tmp / "werobot_session.sqlite3")}
     for name, app, port in (("wechatpy echo", "bench.echo_app:app", 18201),
+                            ("werobot+session", "bench.werobot_app:app", 18203),
                             ("linli full path", "linli.app:create_app()", 18202)):
-        with gunicorn(app, port, bench_env(url), workers=workers):
+        with gunicorn(app, port, env, workers=workers):
             check_reply(port)
             results[name] = wrk(port, args.seconds, args.connections, int(time.time()) * 1000, args.words)
     print(f"\n{args.connections} connections, {args.seconds}s each, gunicorn 2 workers, "
@@ -96,8 +98,9 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:18}{r['msgs_per_s']:>10.0f}{r['p50_us'] / 1000:>10.1f}"
               f"{r['p99_us'] / 1000:>10.1f}{r['errors']:>8}{r['non2xx']:>9}")
-    ratio = results["linli full path"]["msgs_per_s"] / results["wechatpy echo"]["msgs_per_s"]
-    print(f"linli / echo throughput ratio: {ratio:.2f}")
+    linli = results["linli full path"]["msgs_per_s"]
+    print(f"linli / echo throughput: {linli / results['wechatpy echo']['msgs_per_s']:.2f}×; "
+          f"linli / werobot+session: {linli / results['werobot+session']['msgs_per_s']:.2f}×")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

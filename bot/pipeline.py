@@ -1,12 +1,15 @@
 """One inbound message, exactly once: claim → resident → route → reply, one commit.
 
-The claim row (keyed by the dedup key) is inserted first in the same
-transaction that runs the handler and stores the reply. A concurrent retry's
-insert therefore waits on the first transaction (PostgreSQL row lock, SQLite
-write lock) and, once it commits, finds the stored reply instead of running the
-handler again. A failed handler rolls back its claim, so WeChat's retry runs it
-afresh; a deadlock or serialization failure runs the whole message again here,
-a few times, before anyone is told the system is busy.
+The first statement locks the sender's row (stamping their last message in the
+same UPDATE), so one person's messages run one at a time; the claim row (keyed
+by the dedup key) is inserted last, with the reply, in the same transaction. A
+retry of a message still running therefore waits on the lock; once the first
+run commits, the retry's claim conflicts and the retry is rolled back and
+answered with the stored reply: the handler's work counts once. A failed
+handler keeps no claim, so WeChat's retry runs it afresh; a deadlock or
+serialization failure runs the whole message again here, a few times, before
+anyone is told the system is busy. Four statements a message: lock+stamp,
+conversation, claim+reply, commit (plus what the handler itself needs).
 """
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 from wechatpy.replies import TextReply
 
 from bot.context import Context, Reply
@@ -38,17 +40,19 @@ SYSTEM_EVENTS = {"unsubscribe", "templatesendjobfinish", "masssendjobfinish"}
 # Events that open WeChat's short customer-service window (3 messages in a minute).
 WINDOW_EVENTS = {"subscribe", "scan", "click"}
 
-# The conversation is read only after this lock is granted: in PostgreSQL a row
-# joined into the locking query would come from the snapshot taken before the wait.
-LOAD_RESIDENT = (select(Resident).where(Resident.openid == bindparam("openid"))
-                 .with_for_update(**ROW_LOCK))
-# Core (not ORM) statements: the hot path skips the ORM's unit-of-work machinery.
+# The sender's row is locked first (stamping their last message or event in the same
+# UPDATE), by Core statements that skip the ORM; the resident and their conversation are
+# then read together, after the lock is granted (in PostgreSQL a row joined into the
+# locking statement would come from the snapshot taken before the wait).
 _residents, _processed = Resident.__table__, ProcessedMessage.__table__
-TOUCH = {column: update(_residents).where(_residents.c.id == bindparam("rid"))
-         .values({column: bindparam("stamp")}) for column in ("last_message_at", "last_event_at")}
+LOCK = {None: select(_residents.c.id).where(_residents.c.openid == bindparam("sender"))
+        .with_for_update(**ROW_LOCK)}
+LOCK.update({column: update(_residents).where(_residents.c.openid == bindparam("sender"))
+             .values({column: bindparam("stamp")}).returning(_residents.c.id)
+             for column in ("last_message_at", "last_event_at")})
+LOAD = (select(Resident, Conversation).outerjoin(Conversation, Conversation.resident_id == Resident.id)
+        .where(Resident.id == bindparam("rid")))
 STORED_REPLY = select(_processed.c.reply).where(_processed.c.key == bindparam("k"))
-STORE_REPLY = (update(_processed).where(_processed.c.key == bindparam("k"))
-               .values(reply=bindparam("reply")))
 
 
 @dataclass
@@ -68,18 +72,14 @@ class Pipeline:
         """The reply XML; a handler that crashed answers the busy text and keeps no claim."""
         try:
             return run_in_transaction(self.sessions, lambda session: self._handle(session, msg))
+        except Duplicate as duplicate:
+            return duplicate.reply
         except Exception:
             log.exception("handler failed for %s message from %s…", msg.kind, msg.openid[:8])
             return render(Reply(text("busy")), msg)
 
     def _handle(self, session: Session, msg: Incoming) -> str:
         now = self.clock.now()
-        claim_owner = None if msg.event in SYSTEM_EVENTS else msg.openid
-        claimed = insert_ignore(session, ProcessedMessage.__table__,
-                                {"key": msg.dedup_key, "openid": claim_owner, "created_at": now},
-                                ["key"])
-        if not claimed:
-            return session.scalar(STORED_REPLY, {"k": msg.dedup_key}) or ""
         resident, conversation = self._resident(session, msg, now)
         ctx = Context(uow=Unit(session, self.config, self.clock), resident=resident,
                       conversation=ConversationState(session, resident.id if resident else None,
@@ -91,30 +91,39 @@ class Pipeline:
             # A refusal a handler did not word itself still reaches the person, kindly.
             reply = Reply(refusal.message).then(text("menu_hint"))
         xml = render(reply, msg)
-        session.execute(STORE_REPLY, {"k": msg.dedup_key, "reply": xml})
+        claim = {"key": msg.dedup_key, "openid": None if msg.event in SYSTEM_EVENTS else msg.openid,
+                 "created_at": now, "reply": xml}
+        if not insert_ignore(session, ProcessedMessage.__table__, claim, ["key"]):
+            # A retry of a message already answered (it waited on the sender's row lock
+            # until the first run committed): undo this run, answer as the first time.
+            raise Duplicate(session.scalar(STORED_REPLY, {"k": msg.dedup_key}) or "")
         return xml
 
     def _resident(self, session: Session, msg: Incoming,
                   now: datetime) -> tuple[Resident | None, Conversation | None]:
-        """Load the sender and their conversation under a row lock (serialises one
-        person's messages); create the resident on first contact."""
-        resident = session.scalars(LOAD_RESIDENT, {"openid": msg.openid}).first()
-        if resident is None:
-            if msg.event in SYSTEM_EVENTS:
-                return None, None
-            insert_ignore(session, Resident.__table__,
-                          {"openid": msg.openid, "followed": True, "followed_at": now,
-                           "created_at": now}, ["openid"])
-            resident = session.scalars(LOAD_RESIDENT, {"openid": msg.openid}).one()
-        conversation = session.get(Conversation, resident.id)
+        """Load the sender under a row lock (serialises one person's messages), stamping the
+        last message or event in the same statement; create the resident on first contact;
+        then their conversation."""
         column = "last_message_at" if not msg.is_event else (
             "last_event_at" if msg.event in WINDOW_EVENTS else None)
-        if column:
-            # A Core UPDATE, kept in step with the loaded object without dirtying it:
-            # most messages then need no ORM flush at all.
-            session.execute(TOUCH[column], {"rid": resident.id, "stamp": now})
-            set_committed_value(resident, column, now)
+        connection, values = session.connection(), {"sender": msg.openid, "stamp": now}
+        resident_id = connection.execute(LOCK[column], values).scalar()
+        if resident_id is None:
+            if msg.event in SYSTEM_EVENTS:
+                return None, None
+            insert_ignore(session, _residents, {"openid": msg.openid, "followed": True,
+                                                "followed_at": now, "created_at": now}, ["openid"])
+            resident_id = connection.execute(LOCK[column], values).scalar_one()
+        resident, conversation = session.execute(LOAD, {"rid": resident_id}).one()
         return resident, conversation
+
+
+class Duplicate(Exception):
+    """Raised to roll back a retried message's second run; carries the stored reply."""
+
+    def __init__(self, reply: str):
+        super().__init__("duplicate message")
+        self.reply = reply
 
 
 def render(reply: Reply | None, msg: Incoming) -> str:

@@ -3,16 +3,23 @@
 SQLite runs in WAL mode with a busy timeout, and every transaction starts with
 `BEGIN IMMEDIATE`: writers queue for the single write lock up front instead of
 failing half-way, which is what serialises two webhook workers handling the
-same resident. PostgreSQL gets the same guarantees from row locks; when two
-transactions still deadlock (or fail serialization), `run_in_transaction`
-runs the whole unit again instead of losing it.
+same resident. They queue on an operating-system file lock first (`WriteLock`):
+SQLite's own busy handler polls with sleeps of 1, 2, 5, 10 … ms, so a waiting
+worker would idle long after the lock was free; a blocked `flock` wakes at once.
+PostgreSQL gets the same guarantees from row locks; when two transactions still
+deadlock (or fail serialization), `run_in_transaction` runs the whole unit again
+instead of losing it.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import random
+import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, Table, bindparam, create_engine, event, text
@@ -28,6 +35,7 @@ ATTEMPTS = 4
 # block another transaction's foreign-key check (FOR KEY SHARE) on the same row. A plain
 # FOR UPDATE would: a transfer to B waits for B's row while B's own message waits for ours.
 ROW_LOCK = {"key_share": True}
+HOLDS_LOCK = "holds_write_lock"  # connection info: this connection holds the `WriteLock`
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -41,7 +49,9 @@ def make_engine(url: str, sqlite_begin: str = "IMMEDIATE", **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                                   "check_same_thread": False}, **kwargs)
-        _configure_sqlite(engine, sqlite_begin)
+        database = engine.url.database
+        queue = sqlite_begin == "IMMEDIATE" and database and database != ":memory:"
+        _configure_sqlite(engine, sqlite_begin, WriteLock.for_database(database) if queue else None)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -49,7 +59,7 @@ def make_engine(url: str, sqlite_begin: str = "IMMEDIATE", **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine, begin: str) -> None:
+def _configure_sqlite(engine: Engine, begin: str, lock: "WriteLock | None") -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -64,7 +74,43 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        if lock is not None and not conn.info.get(HOLDS_LOCK):
+            lock.acquire()
+            conn.info[HOLDS_LOCK] = True
         conn.exec_driver_sql(f"BEGIN {begin}")
+
+    if lock is not None:
+        @event.listens_for(engine, "checkin")
+        def _after_end(_dbapi_connection, record):
+            # Back in the pool: the commit or rollback has finished.
+            if record is not None and record.info.pop(HOLDS_LOCK, False):
+                lock.release()
+
+
+class WriteLock:
+    """One writer at a time per SQLite file, across threads and processes, woken at once."""
+
+    _locks: dict[str, "WriteLock"] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, path: str):
+        self.path, self._thread_lock, self._fd, self._pid = path, threading.Lock(), None, None
+
+    @classmethod
+    def for_database(cls, database: str) -> "WriteLock":
+        path = str(Path(database).resolve()) + ".writelock"
+        with cls._guard:
+            return cls._locks.setdefault(path, cls(path))
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        if self._pid != os.getpid():  # a forked worker needs its own open file
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
 
 
 def make_session_factory(engine: Engine, **kwargs) -> sessionmaker[Session]:
@@ -130,4 +176,5 @@ def insert_ignore(session: Session, table: Table, values: dict, conflict: list[s
                                         index_where=text(where) if where else None)
                 .returning(table.c[conflict[0]]))
         _INSERT_IGNORE[shape] = stmt
-    return session.execute(stmt, values).first() is not None
+    session.flush()  # rows the ORM holds go first (foreign keys); a no-op when clean
+    return session.connection().execute(stmt, values).first() is not None

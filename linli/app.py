@@ -47,9 +47,25 @@ def create_app(config: Config | None = None, clock: Clock = SYSTEM,
         app.register_blueprint(blueprint)
     exempt(webhook.bp, open311.bp)
     init_console(app, config)
+    app.wsgi_app = _webhook_apart(app, config)
     logging.getLogger(__name__).info(
         "Linli ready: %s", make_url(config.database.url).render_as_string(hide_password=True))
     return app
+
+
+def _webhook_apart(app: Flask, config: Config):
+    """`/wechat` is served by a bare Flask app sharing the same pipeline: none of the
+    console's per-request machinery (sessions, login, CSRF, rate limits) runs for it."""
+    hook = Flask("linli.webhook")
+    hook.config.update(LINLI=config, MAX_CONTENT_LENGTH=config.webhook.max_body_bytes)
+    hook.extensions = app.extensions  # the same pipeline, sessions and clock (tests swap them)
+    hook.register_blueprint(webhook.bp)
+    console_wsgi, webhook_wsgi = app.wsgi_app, hook.wsgi_app
+
+    def route(environ, start_response):
+        wanted = webhook_wsgi if environ.get("PATH_INFO") == "/wechat" else console_wsgi
+        return wanted(environ, start_response)
+    return route
 
 
 def safe_mode(config: Config) -> SafeMode | None:
