@@ -24,6 +24,7 @@ MESSAGE_KINDS = {"text", "image", "voice", "video", "shortvideo", "location", "l
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _TOKENISH = re.compile(r"[0-9A-Za-z_\-=.]{1,128}")
 MAX_TEXT = 2000
+MAX_ANSWERS = 20  # templates answered in one subscription event
 LIMITS = {"Label": 128, "MediaId": 128, "PicUrl": 512, "EventKey": 128}
 
 
@@ -42,7 +43,20 @@ def parse_xml(body: bytes | str) -> dict[str, str]:
         raise BadMessage("body is not well-formed XML") from exc
     if root.tag != "xml":
         raise BadMessage("root element must be <xml>")
-    return {child.tag: (child.text or "").strip() if len(child) == 0 else "" for child in root}
+    return {child.tag: (child.text or "").strip() if len(child) == 0 else _answers(child)
+            for child in root}
+
+
+def _answers(element) -> str:
+    """A subscription event's <List> items as "template:status" pairs, comma-separated
+    (SubscribeStatusString in pop-up and change events, ErrorStatus in sent events)."""
+    pairs = []
+    for item in element.findall("List")[:MAX_ANSWERS]:
+        template = (item.findtext("TemplateId") or "").strip()
+        status = (item.findtext("SubscribeStatusString") or item.findtext("ErrorStatus") or "").strip()
+        if _TOKENISH.fullmatch(template) and len(status) <= 64:
+            pairs.append(f"{template}:{status}")
+    return ",".join(pairs)
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,12 @@ class Incoming:
     @property
     def is_event(self) -> bool:
         return self.kind == "event"
+
+    @property
+    def subscription_answers(self) -> list[tuple[str, str]]:
+        """(template id, accept / reject / success …) from a subscribe_msg_* event."""
+        raw = next((v for k, v in self.fields.items() if k.startswith("SubscribeMsg")), "")
+        return [tuple(pair.split(":", 1)) for pair in raw.split(",") if ":" in pair]
 
     @property
     def has_location(self) -> bool:

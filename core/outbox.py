@@ -23,9 +23,11 @@ OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=48)
 
 
-def message(text: str, fields: dict[str, str] | None = None, url: str | None = None) -> dict:
-    """A push payload: the text, the template keywords for its kind, an optional link."""
-    return {"text": text, "fields": fields or {}, "url": url}
+def message(text: str, facts: dict[str, Any] | None = None) -> dict:
+    """A push payload: the full text, and the short facts a template or subscription
+    notification shows (`core.notices`; times as ISO strings, so the row stays JSON)."""
+    return {"text": text, "facts": {k: (v.isoformat() if isinstance(v, datetime) else v)
+                                    for k, v in (facts or {}).items() if v is not None}}
 
 
 def enqueue(session: Session, resident_id: int, kind: str, payload: dict[str, Any],

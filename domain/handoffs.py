@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.config import ContactPoint
@@ -27,6 +27,7 @@ from models import Community, Handoff, HandoffMessage, HandoffStatus, Resident
 MAX_ANSWER = 600
 MAX_KEPT = 2000  # a resident's message kept for staff (longer text is cut)
 REPLY_KIND = "handoff_reply"
+COMMUNITY_NAME = select(Community.name).where(Community.id == bindparam("cid"))
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ class Office:
 
 
 def contact_of(uow: Unit, community_id: int | None) -> tuple[str, ContactPoint]:
-    community = uow.session.get(Community, community_id) if community_id else None
-    name = community.name if community else ""
-    return name, uow.config.contact.for_community(name)
+    """The community's name and contact point (the default one before registration)."""
+    name = uow.session.scalar(COMMUNITY_NAME, {"cid": community_id}) if community_id else None
+    return name or "", uow.config.contact.for_community(name)
 
 
 def office(uow: Unit, community_id: int | None) -> Office:
@@ -92,7 +93,9 @@ def open_for(uow: Unit, resident: Resident, reason: str) -> tuple[Handoff, bool]
         body = text("push_handoff_opened", community=contact_of(uow, resident.community_id)[0])
         for staff_id in community_staff(uow.session, resident.community_id):
             if staff_id != resident.id:
-                uow.push(staff_id, "handoff_opened", message(body), f"handoff:{handoff.id}:opened:{staff_id}")
+                uow.push(staff_id, "handoff_opened", message(body, {
+                    "item": text("notice_handoff"), "count": 1, "time": uow.now}),
+                    f"handoff:{handoff.id}:opened:{staff_id}")
     return handoff, True
 
 

@@ -1,4 +1,5 @@
-"""Delivery reports WeChat pushes to the webhook, kept for the outbox to reconcile."""
+"""What WeChat reports to the webhook: delivery reports, kept for the outbox to reconcile,
+and residents' answers to subscription notifications (订阅通知)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -7,6 +8,7 @@ from bot.context import Context
 from bot.inbound import Incoming
 from bot.router import Router
 from core.words import clip
+from domain import subscriptions
 from domain.broadcasts import apply_mass_report
 from models import Broadcast, PlatformEvent
 
@@ -28,3 +30,10 @@ def record_delivery_report(ctx: Context, msg: Incoming) -> None:
         broadcast = ctx.session.scalars(select(Broadcast).where(Broadcast.mass_msg_id == msg_id)).first()
         if broadcast is not None:
             apply_mass_report(broadcast, fields, ctx.now)
+
+
+@router.event("subscribe_msg_popup_event", "subscribe_msg_change_event", "subscribe_msg_sent_event")
+def subscription_answered(ctx: Context, msg: Incoming) -> None:
+    """Accept / reject per template (from the pop-up or WeChat's settings); nothing is said."""
+    if ctx.resident is not None:
+        subscriptions.record_answers(ctx.uow, ctx.resident, msg.subscription_answers, msg.event)

@@ -15,6 +15,7 @@ from models.outbox import (
                            OutboxStatus,
                            Reminder,
                            Strategy,
+                           SubscriptionGrant,
 )
 from models.platform import AccessToken, Lease
 from models.report import (
@@ -88,6 +89,7 @@ __all__ = [
                            "StaffUser",
                            "Status",
                            "Strategy",
+                           "SubscriptionGrant",
                            "Tier",
                            "VolunteerApplication",
                            "mask_mobile",

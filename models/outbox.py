@@ -27,6 +27,7 @@ class OutboxStatus(enum.StrEnum):
 class Channel(enum.StrEnum):
     CUSTOM = "custom"  # customer-service message, inside the 48-hour window
     TEMPLATE = "template"
+    SUBSCRIPTION = "subscription"  # 订阅通知, where the resident allowed it
     MASS = "mass"
 
 
@@ -135,3 +136,17 @@ class CommunityTag(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), primary_key=True)
     tag_id: Mapped[int] = mapped_column(Integer)
     synced_at: Mapped[timestamp | None]
+
+
+class SubscriptionGrant(Base):
+    """A resident allowed a subscription notification (订阅通知) template: long-term, or
+    one-time (`remaining` sends, each "allow" adds one). Kept from WeChat's events."""
+
+    __tablename__ = "subscription_grants"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    long_term: Mapped[bool] = mapped_column(default=True)
+    remaining: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -18,7 +18,8 @@ from wechatpy.exceptions import WeChatClientException
 
 from core.db import ROW_LOCK, transaction
 from core.outbox import message
-from domain.broadcasts import KIND, apply_mass_report, audience_query
+from core.texts import text
+from domain.broadcasts import KIND, apply_mass_report, audience_query, community_of
 from models import (
     Broadcast,
     BroadcastStatus,
@@ -72,7 +73,10 @@ def start(rt, broadcast_id: int, now: datetime) -> None:
 
 def _fan_out(session: Session, broadcast: Broadcast, now: datetime):
     recipients = audience_query(broadcast.audience).subquery()
-    payload = message(broadcast.text, {"title": broadcast.title, "content": broadcast.text[:20]})
+    community_id = community_of(session, broadcast.audience)
+    issuer = session.get(Community, community_id).name if community_id else text("notice_issuer_all")
+    payload = message(broadcast.text, {"title": broadcast.title, "community": issuer,
+                                       "time": broadcast.send_at, "notice": broadcast.id})
     source = select(
         recipients.c.id, literal(KIND), literal(payload, OutboxMessage.payload.type),
         literal(broadcast.urgent), literal(0),

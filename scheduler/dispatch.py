@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import SYSTEM, Clock
@@ -24,7 +24,7 @@ from core.config import Config
 from core.db import transaction
 from core.outbox import quiet_until
 from core.wechat_api import WeChatAPI
-from models import DeliveryPause, OutboxMessage, OutboxStatus, Resident
+from models import DeliveryPause, OutboxMessage, OutboxStatus, Resident, SubscriptionGrant
 from scheduler.channels import Outcome, Push, Result, deliver
 
 log = logging.getLogger("linli.delivery")
@@ -109,19 +109,23 @@ class Dispatcher:
                 status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1))
             rows = session.execute(
                 select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload,
-                       OutboxMessage.expires_at, OutboxMessage.attempts, Resident.openid,
-                       Resident.followed, Resident.last_message_at)
+                       OutboxMessage.expires_at, OutboxMessage.attempts, OutboxMessage.resident_id,
+                       Resident.openid, Resident.followed, Resident.last_message_at)
                 .join(Resident, Resident.id == OutboxMessage.resident_id)
-                .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
+                .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
+            grants: dict[int, dict[str, bool]] = {}
+            for grant in session.scalars(select(SubscriptionGrant).where(
+                    SubscriptionGrant.resident_id.in_({r.resident_id for r in rows}),
+                    (SubscriptionGrant.long_term.is_(True)) | (SubscriptionGrant.remaining > 0))):
+                grants.setdefault(grant.resident_id, {})[grant.template_id] = grant.long_term
             return [Push(r.id, r.kind, r.payload, r.openid, r.followed, r.last_message_at,
-                         r.expires_at, r.attempts) for r in rows]
+                         r.expires_at, r.attempts, grants.get(r.resident_id, {}),
+                         r.resident_id) for r in rows]
 
     def send_batch(self, batch: list[Push], now: datetime | None = None) -> int:
-        templates = self.config.wechat.templates
-
         def one(push: Push) -> Outcome:
             self.limiter.acquire()
-            outcome = deliver(self.api, templates, push, now or self.clock.now())
+            outcome = deliver(self.api, self.config, push, now or self.clock.now())
             log.info("send outbox=%d kind=%s to=%s… channel=%s result=%s code=%s", push.id,
                      push.kind, (push.openid or "-")[:6], outcome.channel, outcome.result,
                      outcome.code)
@@ -133,8 +137,12 @@ class Dispatcher:
 
     def record(self, batch: list[Push], outcomes: list[Outcome], now: datetime) -> None:
         """Write every outcome of a batch in one transaction."""
-        params, unfollowed, pauses = [], [], {}
+        params, unfollowed, pauses, used, lost = [], [], {}, [], []
         for push, outcome in zip(batch, outcomes):
+            if outcome.used_grant:
+                used.append((push.resident_id, outcome.used_grant))
+            if outcome.lost_grant:
+                lost.append((push.resident_id, outcome.lost_grant))
             status, nxt = self._status(outcome, push.attempts, now)
             if outcome.result is Result.UNFOLLOWED and push.openid:
                 unfollowed.append(push.openid)
@@ -150,6 +158,15 @@ class Dispatcher:
             if unfollowed:
                 session.execute(update(Resident).where(Resident.openid.in_(unfollowed))
                                 .values(followed=False, unfollowed_at=now))
+            for resident_id, template_id in used:  # a one-time grant allows one send
+                session.execute(update(SubscriptionGrant).where(
+                    SubscriptionGrant.resident_id == resident_id,
+                    SubscriptionGrant.template_id == template_id)
+                    .values(remaining=SubscriptionGrant.remaining - 1, updated_at=now))
+            for resident_id, template_id in lost:
+                session.execute(delete(SubscriptionGrant).where(
+                    SubscriptionGrant.resident_id == resident_id,
+                    SubscriptionGrant.template_id == template_id))
             for kind, until in pauses.items():
                 session.merge(DeliveryPause(kind=kind, until=until, reason="45009 daily quota"))
                 log.warning("pausing kind=%s until %s (daily quota)", kind, until.isoformat())

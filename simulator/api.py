@@ -107,6 +107,27 @@ def _mass_text(body: dict) -> str:
     return body["text"]["content"]
 
 
+@bp.post("/message/subscribe/bizsend")
+@endpoint("message/subscribe/bizsend")
+def subscribe_send():
+    body = _json()
+    if not isinstance(body.get("data"), dict):
+        raise ApiError(47001, "data format error")
+    answer = platform().send_subscription(body.get("touser", ""), body.get("template_id", ""),
+                                          body["data"], body.get("page"))
+    current_app.extensions["sim.reporter"].subscription_sent(body["touser"], body["template_id"],
+                                                             answer["msgid"])
+    return jsonify(answer)
+
+
+@bp.get("/ticket/getticket")
+@endpoint("ticket/getticket")
+def get_ticket():
+    if request.args.get("type") != "jsapi":
+        raise ApiError(40097, "invalid args")
+    return jsonify(platform().jsapi_ticket())
+
+
 @bp.post("/message/mass/sendall")
 @endpoint("message/mass/sendall")
 def mass_sendall():

@@ -1,6 +1,8 @@
 """The simulator's Flask app: API side, control API and the `/simulator` page."""
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from flask import Flask, render_template
 
 from core.config import Config
@@ -19,18 +21,23 @@ def create_sim_app(config: Config, webhook_url: str | None = None) -> Flask:
         "mode": "safe" if wechat.encoding_aes_key else "plain",
         "reply_timeout": config.simulator.reply_timeout_seconds,
         "report_events": True,
+        # The account's 网页授权域名 / JS接口安全域名: where sign-in may return to.
+        "oauth_domains": sorted({urlparse(config.server.public_url).hostname, "127.0.0.1", "localhost"}),
     }
-    platform = Platform(wechat.appid, wechat.secret, list(config.simulator.templates))
+    platform = Platform(wechat.appid, wechat.secret,
+                        {k: t.model_dump() for k, t in config.simulator.templates.items()},
+                        {k: t.model_dump() for k, t in config.simulator.subscriptions.items()})
     app.extensions["sim.settings"] = settings
     app.extensions["sim.platform"] = platform
     app.extensions["sim.reporter"] = Reporter(lambda: Deliverer(
         settings["webhook_url"], settings["token"], settings["appid"], settings["aes_key"],
         settings["mode"], settings["reply_timeout"]))
 
-    from simulator import api, control
+    from simulator import api, control, web_signin
 
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(web_signin.bp)
 
     @app.get("/simulator")
     def page():

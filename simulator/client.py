@@ -92,4 +92,17 @@ class Persona:
 
     def pushes(self) -> list[dict]:
         """Messages pushed outside a passive reply (customer service, template, mass)."""
-        return [m for m in self.inbox() if m["channel"] in ("custom", "template", "mass")]
+        return [m for m in self.inbox() if m["channel"] in ("custom", "template", "subscribe", "mass")]
+
+    def age(self, days: float) -> None:
+        """Pretend the last message was `days` ago (WeChat's 48-hour window closes)."""
+        self.sim.call("POST", f"/personas/{self.openid}/age", json={"days": days})
+
+    def subscribe(self, *templates: str, accept: bool = True) -> dict:
+        """Answer the subscribe pop-up for these subscription templates."""
+        return self.sim.call("POST", f"/personas/{self.openid}/subscriptions",
+                             json={"templates": list(templates), "accept": accept})["grants"]
+
+    def revoke(self, template: str) -> dict:
+        return self.sim.call("POST", f"/personas/{self.openid}/subscriptions",
+                             json={"revoke": template})["grants"]

@@ -162,6 +162,33 @@ def list_personas():
                                   "followed": u.followed} for u in platform().users.values()])
 
 
+@bp.post("/api/personas/<openid>/age")
+def age(openid: str):
+    """Pretend this persona last wrote `days` ago (the customer-service window may close)."""
+    days = float(_body().get("days", 0))
+    p = platform()
+    with p.lock:
+        user = p.users.get(openid) or abort(404)
+        user.window_opened -= days * 86400
+    return jsonify(ok=True, window_opened=user.window_opened)
+
+
+@bp.post("/api/personas/<openid>/subscriptions")
+def subscriptions(openid: str):
+    """Answer the subscribe pop-up (`accept`: true/false) or switch one off in the settings
+    (`revoke`); the webhook hears the matching event, as from WeChat."""
+    body, p = _body(), platform()
+    if openid not in p.users:
+        abort(404)
+    if body.get("revoke"):
+        report_popup(openid, p.revoke(openid, body["revoke"]), "subscribe_msg_change_event")
+    else:
+        wanted, accept = list(body.get("templates") or []), bool(body.get("accept", True))
+        report_popup(openid, p.grant(openid, wanted, accept))
+    with p.lock:
+        return jsonify(grants=dict(p.users[openid].grants))
+
+
 @bp.get("/api/personas/<openid>/inbox")
 def inbox(openid: str):
     user = platform().users.get(openid) or abort(404)
@@ -215,3 +242,13 @@ def send(openid: str):
 
 def _describe(kind: str, body: dict) -> str:
     return body.get("content") or body.get("recognition") or f"[{kind}]"
+
+
+def report_popup(openid: str, answered: list[dict], event: str = "subscribe_msg_popup_event") -> None:
+    """The person's choice reaches the webhook at once, as WeChat's event does."""
+    if not answered:
+        return
+    wrapper = "SubscribeMsgPopupEvent" if event == "subscribe_msg_popup_event" else "SubscribeMsgChangeEvent"
+    items = [dict(a, PopupScene="2") if wrapper == "SubscribeMsgPopupEvent" else a for a in answered]
+    deliverer().deliver({"FromUserName": openid, "CreateTime": int(platform().now()), "MsgType": "event",
+                         "Event": event, wrapper: items})

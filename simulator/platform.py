@@ -3,8 +3,10 @@
 Everything the API side checks lives here: access tokens (a new one
 invalidates the old after a 5-minute overlap), followers, the customer-service
 window (48 h / 5 messages after a message; 1 min / 3 after a click, follow or
-scan), templates, tags, the 4-a-month mass quota, daily API quotas and
-injected faults. All state is in memory behind one lock: the simulator is a
+scan), the account's templates and subscription templates with their keywords
+(`rules`), people's subscription grants (one-time grants are used up), web sign-in
+codes (single use, 5 minutes) and the JS-SDK ticket, tags, the 4-a-month mass
+quota, daily API quotas and injected faults. All state is in memory behind one lock: the simulator is a
 single process, like the platform it stands in for is a single service.
 """
 from __future__ import annotations
@@ -17,20 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from simulator import rules
+from simulator.errors import ApiError
+
+__all__ = ["ApiError", "Fault", "Platform", "User"]
+
 TOKEN_TTL = 7200
+CODE_TTL = 300
 TOKEN_OVERLAP = 300
 WINDOW_MESSAGE = (48 * 3600, 5)
 WINDOW_EVENT = (60, 3)
 MASS_PER_MONTH = 4
 MAX_TAGS, MAX_TAGS_PER_USER, MAX_BATCH = 100, 20, 50
-
-
-class ApiError(Exception):
-    """An API answer with a non-zero errcode."""
-
-    def __init__(self, errcode: int, errmsg: str):
-        super().__init__(errcode, errmsg)
-        self.errcode, self.errmsg = errcode, errmsg
 
 
 @dataclass
@@ -45,6 +45,8 @@ class User:
     tags: set[int] = field(default_factory=set)
     mass_received: dict[str, int] = field(default_factory=dict)  # "YYYY-MM" → count
     inbox: list[dict] = field(default_factory=list)
+    # Subscription templates this person accepted: id → sends left (None: long-term).
+    grants: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,10 +63,13 @@ class Fault:
 class Platform:
     """State and rules; every public method takes the lock."""
 
-    def __init__(self, appid: str, secret: str, templates: list[str]):
+    def __init__(self, appid: str, secret: str, templates: dict[str, dict] | None = None,
+                 subscriptions: dict[str, dict] | None = None):
+        """`templates` / `subscriptions`: id → {"title", "keys": {keyword: label}, "long_term"}."""
         self.appid, self.secret = appid, secret
         self.lock = threading.RLock()
-        self.templates = set(templates)
+        self.templates = dict(templates or {})
+        self.subscriptions = dict(subscriptions or {})
         self.seq = itertools.count(1)
         self.reset()
 
@@ -85,6 +90,8 @@ class Platform:
             self.client_msg_ids: dict[str, tuple[float, dict]] = {}
             self.mass_client_ids: set[str] = set()
             self.token_fetches = 0
+            self.codes: dict[str, dict] = {}  # web sign-in code → openid, expiry, used
+            self.ticket: tuple[str, float] | None = None
 
     # --- clock -------------------------------------------------------------
     def now(self) -> float:
@@ -218,22 +225,99 @@ class Platform:
                       client_msg_id: str | None) -> tuple[dict, bool]:
         """Returns (answer, delivered-now); a repeated client_msg_id within 10 min is not resent."""
         with self.lock:
-            if template_id not in self.templates:
+            template = self.templates.get(template_id)
+            if template is None:
                 raise ApiError(40037, "invalid template_id")
             user = self.follower(openid)
+            shown = rules.template_fields(data, template["keys"])
             now = self.now()
             if client_msg_id:
                 seen = self.client_msg_ids.get(client_msg_id)
                 if seen and now - seen[0] < 600:
                     return seen[1], False
             msgid = next(self.seq)
-            body = "\n".join(f"{k}: {v.get('value', '')}" for k, v in data.items()
-                             if isinstance(v, dict))
-            self.record(user, "template", body, template_id=template_id, url=url, msgid=msgid)
+            self.record(user, "template", _card_text(template["title"], shown), template_id=template_id,
+                        title=template["title"], fields=shown, url=url, msgid=msgid)
             answer = {"errcode": 0, "errmsg": "ok", "msgid": msgid}
             if client_msg_id:
                 self.client_msg_ids[client_msg_id] = (now, answer)
             return answer, True
+
+    def send_subscription(self, openid: str, template_id: str, data: dict, page: str | None) -> dict:
+        """订阅通知 (bizsend): only to someone who accepted this template; values checked by type."""
+        with self.lock:
+            template = self.subscriptions.get(template_id)
+            if template is None:
+                raise ApiError(40037, "invalid template_id")
+            user = self.follower(openid)
+            if template_id not in user.grants:
+                raise ApiError(43101, "user refuse to accept the msg")
+            shown = rules.subscription_fields(data, template["keys"])
+            left = user.grants[template_id]
+            if left is not None:  # one-time: used up by this send
+                if left <= 1:
+                    del user.grants[template_id]
+                else:
+                    user.grants[template_id] = left - 1
+            msgid = next(self.seq)
+            self.record(user, "subscribe", _card_text(template["title"], shown), template_id=template_id,
+                        title=template["title"], fields=shown, url=page, msgid=msgid)
+            return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    def grant(self, openid: str, template_ids: list[str], accept: bool) -> list[dict]:
+        """The person answered the subscribe pop-up: what the popup event reports."""
+        with self.lock:
+            user = self.user(openid)
+            answered = []
+            for template_id in template_ids:
+                template = self.subscriptions.get(template_id)
+                if template is None:
+                    continue
+                if accept:
+                    long_term = template.get("long_term", True)
+                    user.grants[template_id] = None if long_term else (user.grants.get(template_id) or 0) + 1
+                else:
+                    user.grants.pop(template_id, None)
+                answered.append({"TemplateId": template_id,
+                                 "SubscribeStatusString": "accept" if accept else "reject"})
+            return answered
+
+    def revoke(self, openid: str, template_id: str) -> list[dict]:
+        """The person switched a subscription off in WeChat's settings (change event)."""
+        with self.lock:
+            self.user(openid).grants.pop(template_id, None)
+            return [{"TemplateId": template_id, "SubscribeStatusString": "reject"}]
+
+    # --- web sign-in (网页授权) and the JS-SDK ticket ------------------------------------
+    def issue_code(self, openid: str) -> str:
+        with self.lock:
+            code = secrets.token_urlsafe(24)
+            self.codes[code] = {"openid": openid, "expires": self.now() + CODE_TTL, "used": False}
+            return code
+
+    def exchange_code(self, appid: str, secret: str, code: str) -> dict:
+        """A code works once, within 5 minutes, for the account it was issued to."""
+        with self.lock:
+            self._check_credentials(appid, secret)
+            issued = self.codes.get(code)
+            if issued is None:
+                raise ApiError(40029, "invalid code")
+            if issued["used"]:
+                raise ApiError(40163, "code been used")
+            if issued["expires"] <= self.now():
+                raise ApiError(42003, "code expired")
+            issued["used"] = True
+            return {"access_token": secrets.token_urlsafe(32), "expires_in": 7200,
+                    "refresh_token": secrets.token_urlsafe(32), "openid": issued["openid"],
+                    "scope": "snsapi_base"}
+
+    def jsapi_ticket(self) -> dict:
+        with self.lock:
+            now = self.now()
+            if self.ticket is None or self.ticket[1] <= now:
+                self.ticket = (secrets.token_urlsafe(32), now + TOKEN_TTL)
+            return {"errcode": 0, "errmsg": "ok", "ticket": self.ticket[0],
+                    "expires_in": int(self.ticket[1] - now)}
 
     def send_mass(self, openids: list[str], text: str, client_msg_id: str | None) -> dict:
         """Deliver to each follower still under the 4-a-month quota; report counts."""
@@ -285,3 +369,7 @@ class Platform:
     def tag_members(self, tag_id: int) -> list[str]:
         with self.lock:
             return [u.openid for u in self.users.values() if u.followed and tag_id in u.tags]
+
+
+def _card_text(title: str, shown: list[dict]) -> str:
+    return "\n".join([title] + [f"{f['label']}：{f['value']}" for f in shown])

@@ -35,11 +35,18 @@ def cdata(value: str) -> str:
 
 
 def build_xml(fields: dict[str, object]) -> str:
+    return "<xml>" + _elements(fields) + "</xml>"
+
+
+def _elements(fields: dict[str, object]) -> str:
     parts = []
     for key, value in fields.items():
-        body = str(value) if isinstance(value, (int, float)) else cdata(str(value))
+        if isinstance(value, list):  # <SubscribeMsgPopupEvent><List>…</List>…
+            body = "".join(f"<List>{_elements(item)}</List>" for item in value)
+        else:
+            body = str(value) if isinstance(value, (int, float)) else cdata(str(value))
         parts.append(f"<{key}>{body}</{key}>")
-    return "<xml>" + "".join(parts) + "</xml>"
+    return "".join(parts)
 
 
 @dataclass
@@ -142,6 +149,13 @@ class Reporter:
             self._queue.put({"FromUserName": openid, "CreateTime": int(time.time()),
                              "MsgType": "event", "Event": "TEMPLATESENDJOBFINISH",
                              "MsgID": msgid, "Status": "success"})
+
+    def subscription_sent(self, openid: str, template_id: str, msgid: int) -> None:
+        if self.enabled:
+            self._queue.put({"FromUserName": openid, "CreateTime": int(time.time()),
+                             "MsgType": "event", "Event": "subscribe_msg_sent_event",
+                             "SubscribeMsgSentEvent": [{"TemplateId": template_id, "MsgID": msgid,
+                                                        "ErrorCode": 0, "ErrorStatus": "success"}]})
 
     def mass_finished(self, result: dict) -> None:
         if self.enabled:

@@ -11,12 +11,10 @@ from core.wechat_api import WeChatAPI
 from models import OutboxMessage, Resident, utcnow
 from scheduler.jobs import Runtime
 
-TEMPLATES = {"report_status": "TPL_REPORT_STATUS", "broadcast": "TPL_NOTICE"}
-
-
 def delivery_config(config, **delivery):
+    """The shipped template and subscription mappings, short timeouts, no quiet hours."""
     return config.with_overrides({
-        "wechat": {"http_timeout": 1, "templates": dict(TEMPLATES)},
+        "wechat": {"http_timeout": 1},
         "delivery": {"quiet_hours": "", "backoff_seconds": 10, "max_attempts": 3,
                      "rate_per_second": 1000, **delivery}})
 
@@ -33,10 +31,11 @@ def resident_id(engine, openid: str) -> int:
 
 
 def push(rt, rid: int, key: str, kind: str = "report_status", text: str = "您反映的问题已受理",
-         url: str | None = None, **options) -> bool:
+         facts: dict | None = None, **options) -> bool:
+    facts = facts if facts is not None else {"code": "BS000001", "category": "公共设施维修",
+                                             "status": "已受理", "note": "已派网格员", "time": utcnow()}
     with transaction(rt.sessions) as session:
-        return enqueue(session, rid, kind, message(text, {"status": "已受理"}, url), key,
-                       now=utcnow(), **options)
+        return enqueue(session, rid, kind, message(text, facts), key, now=utcnow(), **options)
 
 
 def rows(rt) -> list[OutboxMessage]:

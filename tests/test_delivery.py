@@ -41,24 +41,26 @@ def test_enqueue_is_idempotent_and_sent_once_by_customer_service(rt, alice):
     assert [m["text"] for m in alice.pushes()] == ["您反映的问题已受理"]
 
 
-def test_outside_the_window_a_template_is_used(rt, alice):
+def test_outside_the_window_a_template_is_used(rt, alice, config):
     age_window(rt, alice.rid, hours=49)
-    push(rt, alice.rid, "report:2:done", url="http://127.0.0.1/r/2")
+    push(rt, alice.rid, "report:2:done")
     rt.dispatcher.run()
     [row] = rows(rt)
     assert row.channel.value == "template"
     [sent] = alice.pushes()
-    assert sent["channel"] == "template" and sent["template_id"] == "TPL_REPORT_STATUS"
-    assert "status: 已受理" in sent["text"]
+    assert sent["channel"] == "template" and sent["template_id"] == "TPL_WORK_ORDER"
+    shown = {f["label"]: f["value"] for f in sent["fields"]}
+    assert shown["工单编号"] == "BS000001" and shown["处理状态"] == "已受理"
+    assert sent["url"] == f"{config.server.public_url}/my/reports/BS000001"
 
 
 def test_outside_the_window_without_template_is_undeliverable(rt, alice):
     age_window(rt, alice.rid, hours=49)
-    push(rt, alice.rid, "x:1", kind="meeting_reminder")
+    push(rt, alice.rid, "x:1", kind="handoff_reply", facts={})
     rt.dispatcher.run()
     [row] = rows(rt)
     assert row.status is OutboxStatus.UNDELIVERABLE
-    assert "no template for 'meeting_reminder'" in row.last_error
+    assert "no subscription notification or template for 'handoff_reply'" in row.last_error
     assert alice.pushes() == []
 
 

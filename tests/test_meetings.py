@@ -86,7 +86,7 @@ def test_full_meeting_offers_the_waitlist_and_promotes_in_order(registered, uow,
                  for p in (first, second, third, fourth)}
     assert rows[by_openid[third.openid]] is SignupStatus.CONFIRMED  # promoted first come first
     assert rows[by_openid[fourth.openid]] is SignupStatus.WAITLISTED
-    promoted = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_promoted")).all()
+    promoted = db.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key.like("meeting:%:promoted:%"))).all()
     assert [o.resident_id for o in promoted] == [by_openid[third.openid]]
     assert db.get(Meeting, mid).confirmed_count == 2
 
@@ -161,7 +161,7 @@ def test_lowering_capacity_moves_the_newest_to_the_waitlist(registered, uow, db)
                                         SignupStatus.WAITLISTED]
     assert moved == 2
     told = db.scalars(select(OutboxMessage.resident_id).where(
-        OutboxMessage.kind == "meeting_waitlisted")).all()
+        OutboxMessage.dedup_key.like("meeting:%:demoted:%"))).all()
     assert sorted(told) == sorted(r.resident_id for r in rows[1:])
     assert db.get(Meeting, mid).confirmed_count == 1
     reminders = db.scalars(select(Reminder).where(Reminder.done.is_(False))).all()
@@ -174,11 +174,11 @@ def test_edit_and_cancel_notify_sign_ups(registered, uow, db):
     join(p)
     change(uow, mid, admin.edit, place="社区广场")
     db.expire_all()
-    changed = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_changed")).all()
+    changed = db.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key.like("meeting:%:changed:%"))).all()
     assert len(changed) == 1 and "社区广场" in changed[0].payload["text"]
     change(uow, mid, admin.cancel)
     db.expire_all()
-    [cancelled] = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_cancelled")).all()
+    [cancelled] = db.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key.like("meeting:%:cancelled:%"))).all()
     assert cancelled.urgent  # within 2 hours of the start
     assert all(r.done for r in db.scalars(select(Reminder)).all())
 
@@ -206,7 +206,7 @@ def test_check_in_by_code_and_minutes(registered, uow, db, clock):
     db.expire_all()
     meeting = db.get(Meeting, mid)
     assert meeting.status is MeetingStatus.CLOSED and meeting.attendee_count == 1
-    [minutes] = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_minutes")).all()
+    [minutes] = db.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key.like("meeting:%:minutes:%"))).all()
     assert "成立加装电梯工作小组" in minutes.payload["text"]
 
 

@@ -85,15 +85,24 @@ def test_unfollowed_and_unknown_users(api, follower, sim):
     assert api.post("message/template/send", body)["errcode"] == 43004
 
 
+NOTICE = {"thing1": {"value": "12月居民议事会通知"}, "thing2": {"value": "金宁社区"},
+          "time3": {"value": "2026年12月01日 10:00"}}
+
+
 def test_template_rules_and_client_msg_id(api, follower, sim):
-    body = {"touser": follower.openid, "template_id": "TPL_NOPE", "data": {"thing1": {"value": "a"}}}
+    body = {"touser": follower.openid, "template_id": "TPL_NOPE", "data": NOTICE}
     assert api.post("message/template/send", body)["errcode"] == 40037
-    body.update(template_id="TPL_REPORT_STATUS", client_msg_id="report-1-accepted")
+    body["template_id"] = "TPL_NOTICE"
+    for broken in ({**NOTICE, "keyword9": {"value": "x"}}, {"thing1": NOTICE["thing1"]}):
+        assert api.post("message/template/send", dict(body, data=broken))["errcode"] == 47003
+    long = {**NOTICE, "thing1": {"value": "关于本社区三栋加装电梯费用分摊方案的居民议事会通知"}}
+    body.update(data=long, client_msg_id="report-1-accepted")
     first = api.post("message/template/send", body)
     again = api.post("message/template/send", body)
     assert first["errcode"] == 0 and first["msgid"] == again["msgid"]
-    templates = [m for m in follower.pushes() if m["channel"] == "template"]
-    assert len(templates) == 1 and "thing1: a" in templates[0]["text"]
+    [card] = [m for m in follower.pushes() if m["channel"] == "template"]
+    shown = {f["label"]: f["value"] for f in card["fields"]}
+    assert card["title"] == "社区公告通知" and len(shown["公告标题"]) == 20 and shown["公告标题"].endswith("…")
 
 
 def test_tags_and_batch_limits(api, registered, sim):
@@ -158,7 +167,7 @@ def test_delivery_reports_reach_the_webhook(api, follower, sim, db):
 
     from models import PlatformEvent
     sim.settings(report_events=True)
-    body = {"touser": follower.openid, "template_id": "TPL_NOTICE", "data": {"x": {"value": "1"}}}
+    body = {"touser": follower.openid, "template_id": "TPL_NOTICE", "data": NOTICE}
     msgid = api.post("message/template/send", body)["msgid"]
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:

@@ -256,7 +256,8 @@ def test_office_hours_follow_chinese_working_days(uow, clock, config, fast_db, l
 FRAGMENTS = ("status_", "tier_", "role_", "menu_", "meeting_type_", "tb_kind_", "event_", "flow_",
              "actor_", "handoff_", "tb_entry", "tb_catalogue_line", "tb_leader_line", "my_signup_",
              "my_report_line", "timeline_line", "meeting_line", "meeting_seats", "category_choice",
-             "community_choice", "unnamed", "signup_for", "signup_status_", "contact_line")
+             "community_choice", "unnamed", "signup_for", "signup_status_", "contact_line", "phrase_",
+             "notice_")
 
 TOUR = ["你好", "帮助", "菜单", "报事", "楼道灯坏了", "灯在三楼", "好了", "跳过", "1", "1", "我的报事",
         "我的报名", "议事会", "我的时间", "兑换", "兑换 1", "2", "兑换 1", "1", "转赠 13800000000 1",

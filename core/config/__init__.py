@@ -21,6 +21,7 @@ from pydantic import ConfigDict, ValidationError, field_validator
 
 from core.config.sections import (
     PROJECT_ROOT,
+    AccountTemplate,
     ConsoleConfig,
     ConversationConfig,
     DatabaseConfig,
@@ -33,6 +34,7 @@ from core.config.sections import (
     ServerConfig,
     SimulatorConfig,
     StorageConfig,
+    TemplateUse,
     WebhookConfig,
     WechatConfig,
 )
@@ -48,7 +50,8 @@ from core.config.services import (
     TimebankConfig,
 )
 
-__all__ = ["PROJECT_ROOT", "SLA", "CatalogueItem", "CategoryConfig", "Config", "ConfigError",
+__all__ = ["PROJECT_ROOT", "SLA", "AccountTemplate", "CatalogueItem", "CategoryConfig", "Config",
+           "ConfigError", "TemplateUse",
            "ContactConfig", "ContactPoint", "MeetingsConfig", "PrivacyConfig", "ReportsConfig",
            "TierName", "TimebankConfig", "load_config"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -34,6 +35,24 @@ def _aes_key(value: str) -> str:
     return value
 
 
+class TemplateUse(Section):
+    """One of the account's templates used for a push kind: its id, and which fact
+    (`core.notices`) fills each keyword (`thing2: category`)."""
+
+    id: str = Field(min_length=1, max_length=64)
+    fields: dict[str, str] = Field(min_length=1)
+    # Subscription templates only: long-term, or one-time (one send per "allow").
+    long_term: bool = True
+
+    @field_validator("fields")
+    @classmethod
+    def _keys(cls, fields: dict[str, str]) -> dict[str, str]:
+        for key in fields:
+            if not re.fullmatch(r"[a-z_]+\d+", key):
+                raise ValueError(f"keyword {key!r} should be a WeChat key such as thing2 or time4")
+        return fields
+
+
 class WechatConfig(Section):
     appid: str = Field(min_length=1)
     secret: str = Field(min_length=1)
@@ -42,8 +61,13 @@ class WechatConfig(Section):
     previous_encoding_aes_key: str = ""
     api_base_url: str = Field(pattern=r"^https?://")
     http_timeout: float = Field(5, gt=0)
-    # Template id per notification kind (公众号 → 模板消息).
-    templates: dict[str, str] = {}
+    # Per push kind: the template message (公众号 → 模板消息) and the subscription
+    # notification (订阅通知) it uses outside the 48-hour window, with their keywords.
+    templates: dict[str, TemplateUse] = {}
+    subscriptions: dict[str, TemplateUse] = {}
+    # WeChat sign-in for resident pages (网页授权) and the JS-SDK script.
+    oauth_base_url: str = Field("https://open.weixin.qq.com", pattern=r"^https?://")
+    jssdk_url: str = Field("https://res.wx.qq.com/open/js/jweixin-1.6.0.js", pattern=r"^https?://")
 
     _check_keys = field_validator("encoding_aes_key", "previous_encoding_aes_key")(_aes_key)
 
@@ -95,11 +119,22 @@ class SchedulerConfig(Section):
     outbox_retention_days: float = Field(30, ge=1)
 
 
+class AccountTemplate(Section):
+    title: str = Field(min_length=1, max_length=32)
+    keys: dict[str, str] = Field(min_length=1)  # keyword → its label (工单编号 …)
+    # Subscription templates: long-term (政务民生 accounts) or one-time (one send per "allow").
+    long_term: bool = True
+
+
 class SimulatorConfig(Section):
     port: int = Field(8100, ge=1, le=65535)
     webhook_url: str = "http://127.0.0.1:8000/wechat"
     reply_timeout_seconds: float = Field(5, gt=0)
-    templates: list[str] = []
+    # The simulated account's own templates: id → title and keywords, as chosen in the
+    # 公众平台 (template messages) and the subscription-notification library.
+    templates: dict[str, AccountTemplate] = {}
+    subscriptions: dict[str, AccountTemplate] = {}
+
 
 
 class ConsoleConfig(Section):

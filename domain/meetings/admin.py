@@ -132,8 +132,8 @@ def edit(uow: Unit, actor: Actor, meeting: Meeting, *, starts_at: datetime | Non
         meeting.place = place.strip()[:128]
     if changed:
         people = signups_of(uow.session, meeting, SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
-        tell(uow, people, "meeting_changed", text("meeting_changed", title=meeting.title,
-                                                  when_where=when_where(uow.config, meeting)),
+        tell(uow, people, meeting, text("phrase_changed"),
+             text("meeting_changed", title=meeting.title, when_where=when_where(uow.config, meeting)),
              f"meeting:{meeting.id}:changed:{uow.now:%Y%m%d%H%M%S}")
         for signup in people:
             if signup.status is SignupStatus.CONFIRMED:
@@ -162,7 +162,8 @@ def _set_capacity(uow: Unit, meeting: Meeting, capacity: int) -> list[Signup]:
         meeting.confirmed_count = seats
         uow.session.flush()
     meeting.capacity = capacity
-    tell(uow, moved, "meeting_waitlisted", text("meeting_moved_to_waitlist", title=meeting.title),
+    tell(uow, moved, meeting, text("phrase_waitlisted"),
+         text("meeting_moved_to_waitlist", title=meeting.title),
          f"meeting:{meeting.id}:demoted:{uow.now:%Y%m%d%H%M%S}")
     promote(uow, meeting)
     return moved
@@ -177,7 +178,7 @@ def cancel(uow: Unit, actor: Actor, meeting: Meeting) -> None:
     before = _state(meeting)
     meeting.status = MeetingStatus.CANCELLED
     people = signups_of(uow.session, meeting, SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
-    tell(uow, people, "meeting_cancelled",
+    tell(uow, people, meeting, text("phrase_cancelled"),
          text("meeting_cancelled", title=meeting.title, when=local(uow.config, meeting.starts_at)),
          f"meeting:{meeting.id}:cancelled", urgent=meeting.starts_at - uow.now <= URGENT_WITHIN)
     cancel_reminders(uow.session, f"meeting:{meeting.id}:remind")
@@ -246,9 +247,9 @@ def close(uow: Unit, actor: Actor, meeting: Meeting, *, minutes: str, decisions:
     people = signups_of(uow.session, meeting, SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
     summary = "；".join(f"{d.get('text', '')}（{d.get('owner', '')}）" for d in decisions) \
         or meeting.minutes
-    tell(uow, people, "meeting_minutes", text("meeting_minutes", title=meeting.title,
-                                              n=meeting.attendee_count, summary=summary[:300]),
-         f"meeting:{meeting.id}:minutes")
+    tell(uow, people, meeting, text("phrase_minutes"),
+         text("meeting_minutes", title=meeting.title, n=meeting.attendee_count, summary=summary[:300]),
+         f"meeting:{meeting.id}:minutes", note=summary)
     for item in meeting.agenda:
         report = uow.session.get(Report, item.get("report_id")) if item.get("report_id") else None
         if report is not None:

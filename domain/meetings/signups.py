@@ -42,11 +42,15 @@ def signups_of(session: Session, meeting: Meeting, *statuses: SignupStatus) -> l
     return list(session.scalars(select(Signup).where(
         Signup.meeting_id == meeting.id, Signup.status.in_(statuses)).order_by(Signup.id)))
 
-def tell(uow: Unit, signups: list[Signup], kind: str, body: str, key: str,
-         urgent: bool = False) -> None:
+def tell(uow: Unit, signups: list[Signup], meeting: Meeting, status: str, body: str, key: str,
+         urgent: bool = False, note: str | None = None) -> None:
+    """One `meeting_update` push per sign-up; `status` is a short phrase (时间变更, 已取消 …)."""
+    facts = {"title": meeting.title, "status": status, "time": meeting.starts_at,
+             "note": note or meeting.place, "meeting": meeting.id}
     for signup in signups:
         if signup.resident_id is not None:
-            uow.push(signup.resident_id, kind, message(body), f"{key}:{signup.id}", urgent=urgent)
+            uow.push(signup.resident_id, "meeting_update", message(body, facts), f"{key}:{signup.id}",
+                     urgent=urgent)
 
 def lock(session: Session, meeting_id: int) -> Meeting:
     meeting = session.get(Meeting, meeting_id, with_for_update=ROW_LOCK, populate_existing=True)
@@ -173,7 +177,7 @@ def promote(uow: Unit, meeting: Meeting) -> list[Signup]:
         meeting.confirmed_count += 1
         session.flush()
         schedule_reminders(uow, meeting, signup)
-    tell(uow, promoted, "meeting_promoted", text(
+    tell(uow, promoted, meeting, text("phrase_promoted"), text(
         "meeting_promoted", title=meeting.title, when_where=when_where(config, meeting)),
         f"meeting:{meeting.id}:promoted")
     return promoted
@@ -193,8 +197,8 @@ def schedule_reminders(uow: Unit, meeting: Meeting, signup: Signup, refresh: boo
                     code=signup.checkin_code, who=signup.proxy_name or "",
                     qr=qr_url(config, meeting.id, signup.checkin_code))
         uow.remind(signup.resident_id, "meeting_reminder", message(body, {
-            "title": meeting.title, "time": local(config, meeting.starts_at),
-            "place": meeting.place, "code": signup.checkin_code}),
+            "title": meeting.title, "time": meeting.starts_at, "place": meeting.place,
+            "checkin": signup.checkin_code, "meeting": meeting.id}),
             due, f"meeting:{meeting.id}:remind-{offset:g}h:{signup.id}{stamp}",
             expires_at=meeting.starts_at)
 
@@ -215,4 +219,7 @@ def _capacity_alert(uow: Unit, meeting: Meeting) -> None:
         meeting.alerted_percent = level
         uow.push(meeting.organiser_id, "meeting_capacity", message(text(
             "meeting_capacity_alert", title=meeting.title, percent=level,
-            n=meeting.confirmed_count, seats=seats)), f"meeting:{meeting.id}:capacity:{level}")
+            n=meeting.confirmed_count, seats=seats), {
+                "item": text("notice_capacity", title=meeting.title, percent=level),
+                "count": meeting.confirmed_count, "time": uow.now, "meeting": meeting.id}),
+            f"meeting:{meeting.id}:capacity:{level}")

@@ -60,8 +60,8 @@ def daily_digest(uow: Unit) -> int:
             status=text(f"status_{r.status.value}"),
             overdue=text("digest_overdue") if (r.status is Status.SUBMITTED and r.accept_due_at < now)
             or r.resolve_due_at < now else "") for r in items)
-        uow.push(worker_id, "report_digest", message(text("digest", n=len(items), items=lines)),
-                 f"digest:{day}:{worker_id}")
+        uow.push(worker_id, "report_digest", message(text("digest", n=len(items), items=lines), {
+            "item": text("notice_digest"), "count": len(items), "time": now}), f"digest:{day}:{worker_id}")
         sent += 1
     return sent
 
@@ -116,6 +116,8 @@ def weekly_focal_issues(uow: Unit) -> int:
                     categories="、".join(f"{c}（{n}）" for c, n in summary["categories"]),
                     places="、".join(f"{p}（{n}）" for p, n in summary["places"]) or "—")
         for staff_id in community_staff(uow.session, community.id):
-            uow.push(staff_id, "focal_issues", message(body), f"focal:{week}:{community.id}:{staff_id}")
+            uow.push(staff_id, "focal_issues", message(body, {
+                "item": text("notice_focal"), "count": summary["reports"], "time": uow.now}),
+                f"focal:{week}:{community.id}:{staff_id}")
             sent += 1
     return sent

@@ -331,7 +331,10 @@ def auto_close(uow: Unit, report: Report) -> None:
 def remind_assignee(uow: Unit, report: Report, what: str) -> None:
     report.escalation = REMINDED
     if report.assignee_id is not None:
+        due = report.accept_due_at if report.status is Status.SUBMITTED else report.resolve_due_at
         uow.push(report.assignee_id, "report_reminder", message(
             text("push_escalation_reminder", code=report.code,
                  category=name_of(uow.config, report.category), what=what),
-            {"code": report.code}), f"report:{report.id}:remind:{what}")
+            {"code": report.code, "category": name_of(uow.config, report.category),
+             "status": text("phrase_accept_due" if report.status is Status.SUBMITTED else "phrase_resolve_due"),
+             "time": due}), f"report:{report.id}:remind:{what}")

@@ -28,8 +28,8 @@ def update(uow: Unit, report: Report, event: ReportEvent, skip_resident: int | N
                 note=f"\n{event.note}" if event.note else "")
     if event.to_status is Status.RESOLVED:
         body += "\n" + text("ask_solved", code=report.code)
-    payload = message(body, {"code": report.code, "status": status,
-                             "note": (event.note or status)[:20]})
+    payload = message(body, {"code": report.code, "category": name_of(uow.config, report.category),
+                             "status": status, "note": event.note or status, "time": event.created_at})
     for resident_id in audience(uow, report):
         if resident_id != skip_resident:
             uow.push(resident_id, KIND, payload, f"report:{report.id}:event:{event.id}:{resident_id}")
@@ -39,7 +39,8 @@ def assigned(uow: Unit, report: Report, assignee_id: int, key: str) -> None:
     name = name_of(uow.config, report.category)
     uow.push(assignee_id, "report_assigned", message(
         text("push_assigned", code=report.code, category=name, description=report.description[:40]),
-        {"code": report.code, "category": name}), key)
+        {"code": report.code, "category": name, "status": text("phrase_assigned"),
+         "time": report.resolve_due_at}), key)
 
 
 def escalated(uow: Unit, report: Report, what: str) -> None:
@@ -47,5 +48,7 @@ def escalated(uow: Unit, report: Report, what: str) -> None:
                 what=what, handler=report.assignee_title)
     stamp = f"{uow.now:%Y%m%d%H%M}"
     for staff_id in community_staff(uow.session, report.community_id):
-        uow.push(staff_id, "report_escalated", message(body, {"code": report.code}),
+        uow.push(staff_id, "report_escalated", message(body, {
+            "code": report.code, "category": name_of(uow.config, report.category),
+            "status": text("phrase_overdue"), "time": report.resolve_due_at}),
                  f"report:{report.id}:escalated:{report.escalation}:{stamp}:{staff_id}")

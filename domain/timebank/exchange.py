@@ -69,9 +69,12 @@ def settle_redemption(uow: Unit, actor: Actor, redemption: Redemption, fulfil: b
     redemption.decided_by, redemption.decided_at = actor.label[:64], uow.now
     owner = uow.session.scalar(select(Account.owner_id).where(Account.id == redemption.account_id))
     if owner is not None:
-        uow.push(owner, "timebank", message(text(
+        uow.push(owner, "timebank_account", message(text(
             "tb_redemption_fulfilled" if fulfil else "tb_redemption_cancelled",
-            name=redemption.service_name)), f"redemption:{redemption.id}:{redemption.status.value}")
+            name=redemption.service_name), {
+                "item": text("notice_redeemed" if fulfil else "notice_redeem_cancelled"),
+                "note": redemption.service_name, "time": uow.now}),
+            f"redemption:{redemption.id}:{redemption.status.value}")
     audit.record(uow, actor, "redemption_fulfil" if fulfil else "redemption_cancel",
                  f"redemption:{redemption.id}", {"status": "held"},
                  {"status": redemption.status.value})
@@ -92,8 +95,9 @@ def transfer(uow: Unit, giver: Resident, receiver: Resident, minutes: int) -> No
     source = f"transfer:{giver.id}->{receiver.id}:{uow.now:%Y%m%d%H%M%S%f}"
     post(uow, mine.id, -minutes, EntryKind.TRANSFER_OUT, source=source, actor="resident")
     post(uow, theirs.id, minutes, EntryKind.TRANSFER_IN, source=source, actor="resident")
-    uow.push(receiver.id, "timebank", message(text("tb_transfer_received", hours=hours(minutes))),
-             f"{source}:told")
+    uow.push(receiver.id, "timebank_account", message(text("tb_transfer_received", hours=hours(minutes)), {
+        "item": text("notice_transfer"), "note": text("notice_hours", hours=hours(minutes)),
+        "time": uow.now}), f"{source}:told")
 
 
 @use_case

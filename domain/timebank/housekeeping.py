@@ -42,7 +42,10 @@ def statements(uow: Unit, after: int) -> tuple[int, int | None]:
             continue
         uow.push(owner_id, "timebank_statement", message(text(
             "tb_statement", month=f"{last_month:%Y年%m月}", earned=hours(mine.get("earn", 0)),
-            spent=hours(-mine.get("redeem", 0)), balance=hours(balance))),
+            spent=hours(-mine.get("redeem", 0)), balance=hours(balance)), {
+                "item": text("notice_statement", month=f"{last_month.month}"), "time": uow.now,
+                "note": text("notice_statement_line", earned=hours(mine.get("earn", 0)),
+                             balance=hours(balance))}),
             f"statement:{last_month:%Y%m}:{account_id}")
         sent += 1
     return sent, ids[-1]
@@ -63,8 +66,9 @@ def remind_pending(uow: Unit) -> int:
             by_verifier[target] = by_verifier.get(target, 0) + 1
         record.reminded_at = uow.now
     for target, count in by_verifier.items():
-        uow.push(target, "timebank", message(text("tb_pending_reminder", n=count, days=days)),
-                 f"tb-pending:{uow.now:%Y%m%d}:{target}")
+        uow.push(target, "timebank_pending", message(text("tb_pending_reminder", n=count, days=days), {
+            "item": text("notice_pending"), "count": count, "time": uow.now}),
+            f"tb-pending:{uow.now:%Y%m%d}:{target}")
     return len(by_verifier)
 
 

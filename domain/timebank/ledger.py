@@ -119,6 +119,8 @@ def expire(uow: Unit, account: Account) -> int:
         return 0
     post(uow, account.id, -minutes, EntryKind.EXPIRY, source=f"expiry:{now:%Y%m}", actor="system",
          note=f"credited before {cutoff:%Y-%m-%d}")
-    uow.push(account.owner_id, "timebank", message(text(
-        "tb_expired", hours=hours(minutes), months=months)), f"expiry:{now:%Y%m}:{account.id}")
+    uow.push(account.owner_id, "timebank_account", message(text(
+        "tb_expired", hours=hours(minutes), months=months), {
+            "item": text("notice_expired"), "note": text("notice_hours", hours=hours(minutes)),
+            "time": now}), f"expiry:{now:%Y%m}:{account.id}")
     return minutes

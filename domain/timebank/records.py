@@ -83,12 +83,14 @@ def decide_application(uow: Unit, actor: Actor, application: VolunteerApplicatio
     if approve:
         application.status = ApplicationStatus.APPROVED
         _grant_role(uow, applicant, actor.label)
-        uow.push(applicant.id, "timebank", message(text("tb_application_approved")),
-                 f"application:{application.id}:approved")
+        uow.push(applicant.id, "timebank_result", message(text("tb_application_approved"), {
+            "item": text("notice_application"), "note": text("notice_approved"), "time": uow.now}),
+            f"application:{application.id}:approved")
     else:
         application.status, application.reason = ApplicationStatus.DECLINED, clip(reason, 200)
-        uow.push(applicant.id, "timebank", message(
-            text("tb_application_declined", reason=application.reason)),
+        uow.push(applicant.id, "timebank_result", message(
+            text("tb_application_declined", reason=application.reason), {
+                "item": text("notice_application"), "note": application.reason, "time": uow.now}),
             f"application:{application.id}:declined")
     audit.record(uow, actor, "volunteer_approve" if approve else "volunteer_decline",
                  f"application:{application.id}", {"status": "pending"},
@@ -136,9 +138,12 @@ def log_service(uow: Unit, volunteer: Resident, *, service_type: str, day: date,
                          beneficiary=beneficiary, beneficiary_name=beneficiary_name,
                          description=description, photo=photo, entered_by=None)
     if beneficiary is not None:
-        uow.push(beneficiary.id, "timebank", message(text(
+        uow.push(beneficiary.id, "timebank_confirm", message(text(
             "tb_beneficiary_confirm", volunteer=person_name(volunteer), type=service_type,
-            hours=hours(minutes), day=f"{day:%m月%d日}", id=record.id)),
+            hours=hours(minutes), day=f"{day:%m月%d日}", id=record.id), {
+                "item": text("notice_confirm"), "time": uow.now,
+                "note": text("notice_service", who=person_name(volunteer), type=service_type,
+                             hours=hours(minutes))}),
             f"record:{record.id}:ask-beneficiary")
     return record
 
@@ -161,17 +166,23 @@ def _credit(uow: Unit, record: ServiceRecord, verifier: str, verifier_name: str)
     if excess:
         post(uow, pool.id, excess, EntryKind.OVERFLOW, source=f"record:{record.id}", actor=verifier,
              note=f"cap reached for account {account.id}")
-        uow.push(volunteer.id, "timebank", message(text(
-            "tb_cap_overflow", hours=hours(excess), cap=f"{uow.config.timebank.balance_cap_hours:g}")),
+        uow.push(volunteer.id, "timebank_account", message(text(
+            "tb_cap_overflow", hours=hours(excess), cap=f"{uow.config.timebank.balance_cap_hours:g}"), {
+                "item": text("notice_overflow"), "note": text("notice_hours", hours=hours(excess)),
+                "time": uow.now}),
             f"record:{record.id}:overflow")
     record.status, record.verifier, record.verified_at = RecordStatus.APPROVED, verifier_name[:64], uow.now
-    uow.push(volunteer.id, "timebank", message(text(
+    uow.push(volunteer.id, "timebank_result", message(text(
         "tb_record_approved", type=record.service_type, hours=hours(record.minutes),
-        day=f"{record.service_date:%m月%d日}")), f"record:{record.id}:approved")
+        day=f"{record.service_date:%m月%d日}"), {
+            "item": text("notice_record_approved"), "time": uow.now,
+            "note": f"{record.service_type}{text('notice_hours', hours=hours(record.minutes))}"}),
+        f"record:{record.id}:approved")
     for mark in uow.config.timebank.milestones_hours:
         if before_total < mark * 60 <= current.earned_total:
-            uow.push(volunteer.id, "timebank", message(text("tb_milestone", hours=mark)),
-                     f"milestone:{volunteer.id}:{mark}")
+            uow.push(volunteer.id, "timebank_account", message(text("tb_milestone", hours=mark), {
+                "item": text("notice_milestone"), "note": text("notice_hours", hours=mark),
+                "time": uow.now}), f"milestone:{volunteer.id}:{mark}")
     return kept
 
 
@@ -212,9 +223,9 @@ def reject(uow: Unit, actor: Actor, record: ServiceRecord, reason: str) -> None:
         raise Refused("tb_record_done")
     record.status, record.verifier, record.verified_at = RecordStatus.REJECTED, actor.display[:64], uow.now
     record.reason = clip(reason, 200)
-    uow.push(record.volunteer_id, "timebank", message(text(
+    uow.push(record.volunteer_id, "timebank_result", message(text(
         "tb_record_rejected", type=record.service_type, hours=hours(record.minutes),
-        reason=record.reason)), f"record:{record.id}:rejected")
+        reason=record.reason), _rejected_facts(uow, record)), f"record:{record.id}:rejected")
     audit.record(uow, actor, "timebank_reject", f"record:{record.id}", {"status": "pending"},
                  {"status": "rejected"}, record.reason)
 
@@ -230,9 +241,9 @@ def reject_many(uow: Unit, actor: Actor, community_id: int, ids: list[int], reas
             ServiceRecord.status == RecordStatus.PENDING)).all():
         record.status, record.verifier, record.verified_at = RecordStatus.REJECTED, actor.display[:64], uow.now
         record.reason = clip(reason, 200)
-        uow.push(record.volunteer_id, "timebank", message(text(
+        uow.push(record.volunteer_id, "timebank_result", message(text(
             "tb_record_rejected", type=record.service_type, hours=hours(record.minutes),
-            reason=record.reason)), f"record:{record.id}:rejected")
+            reason=record.reason), _rejected_facts(uow, record)), f"record:{record.id}:rejected")
         done.append(record.id)
     audit.record(uow, actor, "timebank_bulk_reject", f"community:{community_id}",
                  {"status": "pending"}, {"records": done}, reason.strip()[:200])
@@ -271,3 +282,7 @@ def proxy_log(uow: Unit, actor: Actor, volunteer: Resident, *, service_type: str
     audit.record(uow, actor, "timebank_proxy_log", f"record:{record.id}", None,
                  {"volunteer": volunteer.id, "minutes": minutes, "day": day.isoformat()})
     return record
+
+
+def _rejected_facts(uow: Unit, record: ServiceRecord) -> dict:
+    return {"item": text("notice_record_rejected"), "note": record.reason, "time": uow.now}
