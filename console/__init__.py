@@ -43,6 +43,7 @@ def init_console(app: Flask, config: Config) -> None:
         dashboard,
         exports,
         meetings,
+        outbox,
         reports,
         residents,
         timebank,
@@ -53,7 +54,7 @@ def init_console(app: Flask, config: Config) -> None:
                                      template_folder="templates",
                                      static_url_path="/console/static"))
     for module in (auth, dashboard, reports, chats, meetings, broadcasts, timebank, residents, exports,
-                   accounts):
+                   outbox, accounts):
         app.register_blueprint(module.bp)
     for code in (400, 403, 404):
         app.register_error_handler(code, _error_page)

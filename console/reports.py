@@ -3,9 +3,15 @@ staff and grid workers take — accept, assign, change tier, update, resolve, re
 merge duplicates — through the same domain functions as the chat commands."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -20,7 +26,7 @@ from console.access import (
     scoped,
 )
 from console.web import config, db, get_or_404, int_arg, now, paginate, unit
-from core.media import SAFE_IMAGE_TYPES
+from core.media import send_photo
 from core.texts import text
 from domain.errors import Refused
 from domain.reports import lifecycle, places, queries
@@ -111,15 +117,7 @@ def _templates() -> dict[str, list[str]]:
 def photo(photo_id: int):
     row = get_or_404(ReportPhoto, photo_id)
     _report(db().get(Report, row.report_id).code)
-    if not row.stored_path or row.content_type not in SAFE_IMAGE_TYPES:
-        abort(404)
-    path = Path(row.stored_path).resolve()
-    if config().storage.media_path.resolve() not in path.parents or not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=row.content_type, max_age=3600)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'"
-    return response
+    return send_photo(config(), row)
 
 
 def _run(report: Report, work, ok_key: str = "c_report_done", **values):

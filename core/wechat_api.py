@@ -4,7 +4,9 @@ A thin wrapper over wechatpy's `WeChatClient`, pointed at `wechat.api_base_url`
 (token endpoint included) with HTTP timeouts. The access token lives in the
 database: WeChat invalidates the previous token whenever a new one is fetched,
 so every process must share one, refreshed by one process at a time under a
-row lock.
+row lock. The JS-SDK ticket is shared the same way (a new one does not void the old,
+so it needs no lock). Web sign-in (网页授权) uses wechatpy's `WeChatOAuth`, pointed at
+`wechat.oauth_base_url` and the API base.
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
+import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from wechatpy import WeChatClient
-from wechatpy.exceptions import WeChatClientException
+from wechatpy import WeChatClient, WeChatOAuth
+from wechatpy.exceptions import WeChatClientException, WeChatOAuthException
 
 from core.clock import SYSTEM, Clock
 from core.config import Config
@@ -115,3 +118,47 @@ class WeChatAPI:
     def get(self, endpoint: str, **params: Any) -> dict:
         # wechatpy writes the token into the params dict: give each attempt its own copy.
         return self.call(lambda client: client.get(endpoint, params=dict(params)))
+
+    def jsapi_ticket(self) -> str:
+        """The JS-SDK ticket every process shares (stored beside the access token)."""
+        key, now = f"{self.appid}:jsapi", self.clock.now()
+        with self.sessions() as session:
+            row = session.get(AccessToken, key)
+            if row is not None and row.expires_at - now > TOKEN_MARGIN:
+                return row.token
+        result = self.get("ticket/getticket", type="jsapi")
+        expires = now + timedelta(seconds=int(result.get("expires_in", 7200)))
+        with transaction(self.sessions) as session:
+            row = session.get(AccessToken, key) or AccessToken(appid=key)
+            row.token, row.expires_at, row.refreshed_at = result["ticket"], expires, now
+            session.add(row)
+        return result["ticket"]
+
+
+class SignInRefused(Exception):
+    """WeChat did not vouch for this sign-in (bad, used or expired code)."""
+
+
+class _OAuth(WeChatOAuth):
+    def __init__(self, config: Config, redirect_uri: str, state: str):
+        super().__init__(config.wechat.appid, config.wechat.secret, redirect_uri, "snsapi_base", state)
+        self.OAUTH_BASE_URL = f"{config.wechat.oauth_base_url.rstrip('/')}/connect/"
+        self.API_BASE_URL = f"{config.wechat.api_base_url.rstrip('/')}/"
+        self._timeout = config.wechat.http_timeout
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        kwargs.setdefault("timeout", self._timeout)
+        return super()._request(method, url_or_endpoint, **kwargs)
+
+
+def signin_url(config: Config, redirect_uri: str, state: str) -> str:
+    """Where a page sends a person to be signed in silently (snsapi_base)."""
+    return _OAuth(config, redirect_uri, state).authorize_url
+
+
+def signed_in_openid(config: Config, code: str) -> str:
+    """The openid WeChat vouches for with this code (each code works once, for 5 minutes)."""
+    try:
+        return _OAuth(config, "", "").fetch_access_token(code)["openid"]
+    except (WeChatOAuthException, KeyError, requests.RequestException) as exc:
+        raise SignInRefused(str(getattr(exc, "errcode", "") or exc)) from None

@@ -24,7 +24,8 @@ def create_app(config: Config | None = None, clock: Clock = SYSTEM,
     connection inside one transaction)."""
     from bot.understanding import recognizer
     from console import exempt, init_console
-    from web import calendar, health, open311
+    from core.wechat_api import WeChatAPI
+    from web import calendar, health, open311, resident
 
     config = config or load_config()
     configure_logging()
@@ -43,7 +44,8 @@ def create_app(config: Config | None = None, clock: Clock = SYSTEM,
     app.extensions["linli.pipeline"] = Pipeline(config, sessions, build_router(), clock)
     recognizer(config)  # the word dictionary loads now, not on a resident's first message
     app.extensions["linli.safe_mode"] = safe_mode(config)
-    for blueprint in (webhook.bp, calendar.bp, health.bp, open311.bp):
+    app.extensions["linli.wechat"] = WeChatAPI(config, sessions, clock)
+    for blueprint in (webhook.bp, calendar.bp, health.bp, open311.bp, resident.bp):
         app.register_blueprint(blueprint)
     exempt(webhook.bp, open311.bp)
     init_console(app, config)

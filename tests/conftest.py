@@ -112,6 +112,8 @@ def config(db_url, ports):
     return load_config(overrides={
         "database": {"url": db_url},
         "wechat": {"api_base_url": f"http://127.0.0.1:{ports['sim']}",
+                   "oauth_base_url": f"http://127.0.0.1:{ports['sim']}",
+                   "jssdk_url": f"http://127.0.0.1:{ports['sim']}/sim/jweixin.js",
                    "encoding_aes_key": AES_KEY, "previous_encoding_aes_key": ""},
         "simulator": {"webhook_url": f"http://127.0.0.1:{ports['bot']}/wechat"},
         "server": {"public_url": f"http://127.0.0.1:{ports['bot']}"},

@@ -37,6 +37,7 @@ ROUTES = [
     ("GET", "/console/chats/{handoff}", WRITE, True),
     ("POST", "/console/chats/{handoff}/answer", WRITE, True),
     ("POST", "/console/chats/{handoff}/close", WRITE, True),
+    ("GET", "/console/outbox", READ, False),
     ("GET", "/console/meetings", READ, False),
     ("GET", "/console/meetings/new", WRITE, False),
     ("POST", "/console/meetings/new", WRITE, False),

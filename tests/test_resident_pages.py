@@ -1,0 +1,136 @@
+"""Resident pages in headless Chromium at phone width, signed in through the simulator's
+WeChat sign-in: open a report from its notification card and answer 已解决 + a rating, see
+a meeting with its check-in QR and cancel the sign-up, read a notice and my hours, subscribe
+to notifications through the JS-SDK button; another resident's links are not found."""
+from __future__ import annotations
+
+import pytest
+import requests
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from core.wechat_api import SignInRefused, signed_in_openid
+from models import Report, Signup, SignupStatus, SubscriptionGrant
+from scheduler import broadcasts
+from tests.meeting_helpers import make_meeting_committed
+from tests.test_broadcasts import community_id, make
+from tests.test_console_browser import shoot
+from tests.test_notifications import rt, silent_for  # noqa: F401 - shared fixture
+from tests.test_reports import code_of
+from tests.test_simulator_page import browser  # noqa: F401 - shared fixture
+
+
+@pytest.fixture
+def phone(browser):  # noqa: F811
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in_as(page, persona) -> None:
+    """WeChat's sign-in page (simulated): which follower is holding the phone."""
+    expect(page.locator("#signin")).to_be_visible()
+    page.check(f"input[value='{persona.openid}']")
+    page.click("#signin button")
+
+
+def resolved_report(alice, sim) -> str:
+    alice.say("报事")
+    alice.say("3栋楼道灯坏了")
+    alice.say("跳过")
+    alice.say("3栋")
+    alice.say("1")
+    code = code_of(alice.say("1"))
+    worker = sim.persona("网格员", openid="demo-gridworker-jinning-1")
+    worker.follow()
+    worker.say("取消")
+    worker.say(f"接单 {code}")
+    worker.say(f"办结 {code} 灯泡已更换")
+    worker.say("跳过")
+    return code
+
+
+def test_a_resident_day_on_the_pages(phone, sim, registered, rt, config, db, bot_server):  # noqa: F811
+    alice = registered("alice")
+    code = resolved_report(alice, sim)
+    silent_for(rt, alice, days=3)
+    rt.dispatcher.run()
+    card = next(m for m in reversed(alice.pushes()) if m["channel"] == "template")
+
+    # The card's 详情 link: WeChat signs alice in, the page offers 已解决 / 未解决.
+    phone.goto(card["url"])
+    sign_in_as(phone, alice)
+    expect(phone.locator("h1")).to_contain_text(code)
+    expect(phone.locator("#timeline")).to_contain_text("灯泡已更换")
+    shoot(phone, "resident-report")
+    phone.click("#answer button[value=yes]")
+    expect(phone.locator("#message")).to_contain_text("谢谢确认")
+    phone.goto(f"{bot_server.url}/my/reports/{code}")
+    phone.click("#rating button[value='5']")
+    expect(phone.locator("#message")).to_contain_text("感谢您的评价")
+    db.rollback()
+    assert db.scalar(select(Report.rating).where(Report.code == code)) == 5
+
+    # A meeting: check-in code and QR, then cancel from the page.
+    meeting = make_meeting_committed(config)
+    alice.say("议事会")
+    alice.say("报名 1")
+    assert "报名成功" in alice.say("1")
+    db.rollback()
+    phone.goto(f"{bot_server.url}/my/meetings/{meeting}")
+    expect(phone.locator("#signup .code")).to_have_text(
+        db.scalar(select(Signup.checkin_code).where(Signup.meeting_id == meeting)))
+    expect(phone.locator("#signup img.qr")).to_be_visible()
+    shoot(phone, "resident-meeting")
+    phone.once("dialog", lambda d: d.accept())
+    phone.click("#cancel-signup")
+    expect(phone.locator("#message")).to_contain_text("已取消报名")
+    db.rollback()
+    assert db.scalar(select(Signup.status).where(Signup.meeting_id == meeting)) is SignupStatus.CANCELLED
+
+    # A notice in full, and my hours.
+    made = make(rt, {"type": "community", "id": community_id(rt)})
+    broadcasts.start_due(rt)
+    phone.goto(f"{bot_server.url}/notices/{made.id}")
+    expect(phone.locator("#notice")).to_contain_text("明天9点至12点停水")
+    phone.goto(f"{bot_server.url}/my/hours")
+    expect(phone.locator("#balance")).to_contain_text("0")
+    shoot(phone, "resident-hours")
+
+    # Subscribe through WeChat's button (the JS-SDK signature is checked by the simulator).
+    phone.goto(f"{bot_server.url}/my/subscriptions")
+    first = config.wechat.subscriptions["report_status"].id
+    phone.locator(f"[data-template='{first}'] wx-open-subscribe button").click()
+    expect(phone.locator("#subscribe")).to_be_visible()
+    phone.click("#subscribe button[value=allow]")
+    expect(phone.locator(f"[data-template='{first}'] .status")).to_have_text("已订阅")
+    shoot(phone, "resident-subscriptions")
+    db.rollback()
+    assert db.scalar(select(SubscriptionGrant).where(SubscriptionGrant.template_id == first)) is not None
+
+    # Someone else, in another community: alice's report and notice do not exist for them.
+    bob = sim.persona("bob")
+    bob.follow(scene="xianhu")
+    for answer in ("1", "跳过", "1座", "跳过"):
+        bob.say(answer)
+    phone.context.clear_cookies()
+    phone.goto(f"{bot_server.url}/my/reports/{code}")
+    sign_in_as(phone, bob)
+    expect(phone.locator("#message")).to_contain_text("没有找到")
+    for path in (f"/notices/{made.id}", f"/my/meetings/{meeting}"):
+        response = phone.goto(f"{bot_server.url}{path}")
+        assert response.status == 404, path
+
+
+def test_a_bad_or_used_sign_in_code_is_refused(sim, registered, config, bot_server):
+    alice = registered("alice")
+    answer = requests.post(f"{config.wechat.oauth_base_url}/connect/oauth2/authorize", allow_redirects=False,
+                           data={"openid": alice.openid, "redirect_uri": f"{bot_server.url}/my/signin"})
+    code = answer.headers["Location"].split("code=")[1].split("&")[0]
+    assert signed_in_openid(config, code) == alice.openid
+    with pytest.raises(SignInRefused):
+        signed_in_openid(config, code)  # a code works once
+    with pytest.raises(SignInRefused):
+        signed_in_openid(config, "made-up")
+    assert requests.get(f"{bot_server.url}/my/signin?code=made-up&state=x").status_code == 400

@@ -1,0 +1,10 @@
+"""Resident pages (H5), mobile-first: what notifications and the menu bar link to.
+
+`signin` signs people in with WeChat and holds the request plumbing; `pages` are the
+pages themselves (my reports, one report, one meeting, one notice, my hours, my
+subscriptions).
+"""
+from web.resident import pages
+from web.resident.signin import bp
+
+__all__ = ["bp", "pages"]
