@@ -26,10 +26,12 @@ def init_db(args) -> None:
 
 
 def seed_demo(args) -> None:
-    """Load the demo communities, grids, buildings and staff login (idempotent)."""
-    from cli.seed import seed
+    """Load the demo communities, grids, buildings, staff logins and meetings (idempotent)."""
+    from cli.seed import seed, seed_meetings
 
-    print(seed(load_config(), role_accounts=True))
+    config = load_config()
+    print(seed(config, role_accounts=True))
+    print(seed_meetings(config))
 
 
 def serve(args) -> None:

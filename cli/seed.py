@@ -4,14 +4,28 @@
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cli.base import unit
 from core.config import Config
 from domain.actor import Actor
+from domain.meetings import admin
 from domain.staff import save_account
-from models import Building, Community, Grid, GridWorker, Resident, ResidentRole, Role
+from models import (
+    Building,
+    Community,
+    Grid,
+    GridWorker,
+    Meeting,
+    MeetingStatus,
+    MeetingType,
+    Resident,
+    ResidentRole,
+    Role,
+)
 
 COMMUNITIES = [
     # name, district, scene code, (centre lat, lng, radius m: approximate), {grid: [buildings]}
@@ -77,3 +91,34 @@ def seed(config: Config, role_accounts: bool = False) -> str:
     logins = [config.demo.staff_username]
     logins += [row[0] for row in DEMO_ACCOUNTS] if role_accounts else []
     return f"demo data ready: {count} communities, console logins {', '.join(logins)}"
+
+
+# Meetings to sign up for in the demo: (community, type, title, place, hours from now, agenda).
+# The first starts a day and five minutes ahead, so a sign-up's 24-hour reminder comes
+# five minutes later (age the persona in the simulator to see it arrive as a card).
+DEMO_MEETINGS = [
+    ("金宁社区", MeetingType.COUNCIL, "3栋加装电梯居民议事会", "金宁社区党群服务中心二楼", 24 + 5 / 60,
+     ["加装电梯费用分摊方案", "低楼层住户的意见"]),
+    ("金宁社区", MeetingType.VOLUNTEER, "长者探访志愿活动", "金宁社区长者饭堂", 72, ["探访独居长者并送餐"]),
+    ("仙湖社区", MeetingType.COUNCIL, "仙湖花园停车议事会", "仙湖社区居委会", 120, ["夜间乱停车的处理办法"]),
+]
+
+
+def seed_meetings(config: Config) -> str:
+    """Published meetings to sign up for (only when the seed has none still to come)."""
+    actor = Actor.cli("seed")
+    with unit(config) as uow:
+        session = uow.session
+        upcoming = session.scalar(select(Meeting.id).where(
+            Meeting.created_by == actor.label, Meeting.status == MeetingStatus.PUBLISHED,
+            Meeting.starts_at > uow.now))
+        if upcoming is not None:
+            return "demo meetings already there"
+        for community_name, kind, title, place, hours_ahead, agenda in DEMO_MEETINGS:
+            community = session.scalars(select(Community).where(Community.name == community_name)).one()
+            starts = uow.now + timedelta(hours=hours_ahead)
+            meeting = admin.create(uow, actor, community_id=community.id, type=kind, title=title,
+                                   place=place, starts_at=starts, ends_at=starts + timedelta(hours=2),
+                                   agenda=[{"text": item} for item in agenda], capacity=40)
+            admin.publish(uow, actor, meeting)
+    return f"demo meetings ready: {len(DEMO_MEETINGS)}"

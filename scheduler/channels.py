@@ -23,6 +23,7 @@ from wechatpy.exceptions import WeChatClientException
 from core import notices
 from core.config import Config
 from core.outbox import CUSTOMER_SERVICE_WINDOW
+from core.texts import text
 from core.wechat_api import WeChatAPI
 from models import Channel
 
@@ -131,13 +132,14 @@ def _classify(channel: Channel, code: int | None, message: str, lost: str | None
 
 def _send(api: WeChatAPI, config: Config, channel: Channel, push: Push) -> None:
     payload = push.payload
-    if channel is Channel.CUSTOM:
-        api.post("message/custom/send", {"touser": push.openid, "msgtype": "text",
-                                         "text": {"content": payload["text"]}})
-        return
     facts = payload.get("facts") or {}
     page = notices.page_for(push.kind, facts)
     url = f"{config.server.public_url.rstrip('/')}{page}" if page else None
+    if channel is Channel.CUSTOM:
+        content = payload["text"] + ("\n" + text("push_details", url=url) if url else "")
+        api.post("message/custom/send", {"touser": push.openid, "msgtype": "text",
+                                         "text": {"content": content}})
+        return
     if channel is Channel.SUBSCRIPTION:
         use = config.wechat.subscriptions[push.kind]
         body = {"touser": push.openid, "template_id": use.id,

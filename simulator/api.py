@@ -208,6 +208,8 @@ def menu_create():
         for item in subs or [button]:
             if item.get("type") == "click" and not item.get("key"):
                 raise ApiError(40019, "invalid button key size")
+            if item.get("type") == "view" and not str(item.get("url", "")).startswith(("http://", "https://")):
+                raise ApiError(40055, "invalid button url domain")
     platform().menu = {"button": buttons}
     return jsonify(errcode=0, errmsg="ok")
 

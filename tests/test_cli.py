@@ -68,8 +68,12 @@ def test_create_menu_publishes_to_the_platform(cli, sim):
     cli("init-db")
     assert "报事" in cli("create-menu").stdout
     buttons = sim.state()["menu"]["button"]
-    keys = [sub["key"] for b in buttons for sub in b.get("sub_button", [b])]
-    assert {"REPORT", "MY_REPORTS", "MY_PROFILE", "HELP"} <= set(keys) and len(buttons) <= 3
+    entries = [sub for b in buttons for sub in b.get("sub_button", [b])]
+    keys = [e["key"] for e in entries if e["type"] == "click"]
+    assert {"REPORT", "MY_REPORTS", "MY_PROFILE", "HELP", "HUMAN"} <= set(keys) and len(buttons) <= 3
+    assert all(len(b.get("sub_button", [])) <= 5 for b in buttons)
+    [home] = [e for e in entries if e["type"] == "view"]  # the resident pages
+    assert home["url"].endswith("/my")
 
 
 def test_bad_config_is_reported_by_key(cli):

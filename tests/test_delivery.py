@@ -38,7 +38,8 @@ def test_enqueue_is_idempotent_and_sent_once_by_customer_service(rt, alice):
     assert rt.dispatcher.run() == 0
     [row] = rows(rt)
     assert row.status is OutboxStatus.SENT and row.channel.value == "custom"
-    assert [m["text"] for m in alice.pushes()] == ["您反映的问题已受理"]
+    [sent] = alice.pushes()
+    assert sent["text"].startswith("您反映的问题已受理\n详情：") and sent["text"].endswith("/my/reports/BS000001")
 
 
 def test_outside_the_window_a_template_is_used(rt, alice, config):

@@ -159,3 +159,24 @@ def app_client(config, engine):
         console.login(username)
         return console
     return signed_in
+
+
+def test_a_reminder_for_a_sign_up_made_a_week_ago_arrives_as_a_card(rt, registered, sim, config):
+    """The bot still thinks the window is open; WeChat says 45015; the template takes over."""
+    from scheduler import reminders
+    from tests.meeting_helpers import make_meeting_committed
+
+    meeting = make_meeting_committed(config, starts_at=utcnow() + timedelta(hours=24, minutes=1))
+    alice = registered("alice")
+    alice.say("议事会")
+    alice.say("报名 1")
+    assert "报名成功" in alice.say("1")
+    alice.age(7)  # a week of silence, as the platform sees it
+    later = utcnow() + timedelta(minutes=2)
+    reminders.sweep(rt.sessions, later)
+    rt.dispatcher.run(now=later)
+    [card] = [m for m in alice.pushes() if m["channel"] == "template"]
+    assert card["template_id"] == config.wechat.templates["meeting_reminder"].id
+    assert card["url"] == f"{config.server.public_url}/my/meetings/{meeting}"
+    shown = {f["label"]: f["value"] for f in card["fields"]}
+    assert shown["活动名称"] == "加装电梯议事会" and len(shown["签到码"]) == 6

@@ -239,6 +239,8 @@ TEXTS: dict[str, str] = {
     "menu_my_reports": "我的报事",
     "menu_profile": "我的信息",
     "menu_help": "使用帮助",
+    "menu_my_pages": "我的主页",
+    "push_details": "详情：{url}",
     "menu_group_reports": "报事",
     "menu_group_mine": "我的",
     "role_resident": "居民",
