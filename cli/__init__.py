@@ -1,6 +1,6 @@
 """Command line: `python -m linli <command>` (or `linli <command>`).
 
-serve, scheduler, init-db, seed-demo, create-menu, create-staff, grant-role,
+serve, scheduler, init-db, seed-demo, import-places, create-menu, create-staff, grant-role,
 broadcast, broadcast-status, outbox, meeting, and demo (everything at once for
 the offline demo). Each command parses its arguments, runs one use case in one
 transaction and prints the outcome.
@@ -73,6 +73,24 @@ def grant_role(args) -> None:
     print(grant_resident_role(load_config(), args.openid, args.role, granted_by=args.by))
 
 
+def import_places(args) -> None:
+    """Import grid and building outlines from a GeoJSON FeatureCollection drawn by staff."""
+    import json
+
+    from cli.base import unit
+    from domain.actor import Actor
+    from domain.geography import import_outlines
+
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            collection = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"cannot read {args.file}: {error}") from None
+    with unit(load_config()) as uow:
+        counts = import_outlines(uow, Actor.cli(args.by), collection)
+    print(f"outlines imported: {counts['grids']} grids, {counts['buildings']} buildings")
+
+
 def demo(args) -> None:
     """Migrate, seed, then run simulator + web + scheduler together until stopped."""
     from cli.demo import run
@@ -108,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("role")
     p.add_argument("--by", default="cli", help="who grants it (for the record)")
     p.set_defaults(func=grant_role)
+    p = sub.add_parser("import-places", help=import_places.__doc__)
+    p.add_argument("file", help="a .geojson file; each feature's properties name its community "
+                                "and grid or building")
+    p.add_argument("--by", default="cli", help="who imports it (for the record)")
+    p.set_defaults(func=import_places)
     from cli import delivery, meetings
 
     delivery.add_commands(sub)

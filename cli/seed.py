@@ -4,7 +4,9 @@
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 from cli.base import unit
 from core.config import Config
 from domain.actor import Actor
+from domain.geography import import_outlines
 from domain.meetings import admin
 from domain.staff import save_account
 from models import (
@@ -38,6 +41,10 @@ COMMUNITIES = [
     ("河岗社区", "南海区西樵镇", "hegang", (22.9350, 112.9650, 2000),
      {"河岗第一网格": ["河岗村东片", "河岗村西片"], "河岗第二网格": ["爱心农场片区"]}),
 ]
+
+
+# 金宁's grids and buildings as staff would draw them (illustrative positions).
+DEMO_PLACES = Path(__file__).with_name("demo_places.geojson")
 
 
 def _get_or_add(session: Session, model, defaults: dict | None = None, **keys):
@@ -79,6 +86,7 @@ def seed(config: Config, role_accounts: bool = False) -> str:
                             resident_id=worker.id, role=Role.GRID_WORKER)
                 _get_or_add(session, GridWorker, {"title": f"{grid_name} 网格员"},
                             grid_id=grid.id, resident_id=worker.id)
+        import_outlines(uow, actor, json.loads(DEMO_PLACES.read_text(encoding="utf-8")))
         save_account(uow, actor, config.demo.staff_username, config.demo.staff_password,
                      role="admin", community_id=None, display_name="演示管理员")
         for username, display, role, community_name, grid_name in DEMO_ACCOUNTS if role_accounts else ():

@@ -29,7 +29,7 @@ from console.web import config, db, get_or_404, int_arg, now, paginate, unit
 from core.media import send_photo
 from core.texts import text
 from domain.errors import Refused
-from domain.reports import lifecycle, places, queries
+from domain.reports import lifecycle, oversight, places, queries
 from domain.reports.categories import categories, category
 from domain.reports.routing import assignees
 from models import OPEN_STATUSES, Community, Report, ReportPhoto, Resident, Status, Tier
@@ -194,7 +194,8 @@ def tier(code: str):
     if request.form.get("tier") not in Tier.__members__.values():
         flash(text("c_bad_tier"), "error")
         return redirect(url_for("reports.detail", code=report.code))
-    return _run(report, lambda: lifecycle.retier(unit(), _actor(), report, Tier(request.form["tier"])))
+    return _run(report, lambda: oversight.triage(unit(), _actor(), report, Tier(request.form["tier"]),
+                                                request.form.get("reason", "")[:200]))
 
 
 @bp.post("/<code>/publish")

@@ -37,3 +37,8 @@ class ManualClock:
 
 
 SYSTEM = SystemClock()
+
+
+def local(config, moment: datetime, fmt: str = "%m月%d日 %H:%M") -> str:
+    """`moment` as residents read it: in the community's time zone (`config.tz`)."""
+    return moment.astimezone(config.tz).strftime(fmt)

@@ -16,6 +16,7 @@ from bot.conversation import Flow, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
 from bot.understanding import yes_or_no
+from core.clock import local
 from core.numbers import to_int
 from core.texts import text, vocab
 from core.words import normalise
@@ -53,7 +54,7 @@ def _page(ctx: Context, page: int) -> Reply:
         left = "" if seats is None else (text("meeting_seats_full") if m.confirmed_count >= seats
                                          else text("meeting_seats_left", left=seats - m.confirmed_count))
         lines.append(text("meeting_line", n=n, title=m.title, place=m.place, seats=left,
-                          when=signups.local(ctx.config, m.starts_at)))
+                          when=local(ctx.config, m.starts_at)))
     more = text("meetings_more") if len(found) > page * PAGE else ""
     ctx.conversation.start("meetings", BrowseStep.BROWSE, page=page)
     return ctx.reply("meetings_list", page=page, items="\n".join(lines), more=more)
@@ -194,7 +195,7 @@ def my_signups(ctx: Context, msg: Incoming) -> Reply:
         title = meeting.title + (text("signup_for", name=signup.proxy_name) if signup.proxy_name else "")
         if meeting.status is MeetingStatus.CANCELLED:
             extra = "｜" + text("status_cancelled_meeting")
-        lines.append(text("my_signup_line", title=title, when=signups.local(ctx.config, meeting.starts_at),
+        lines.append(text("my_signup_line", title=title, when=local(ctx.config, meeting.starts_at),
                           status=text(f"signup_status_{signup.status.value}"), extra=extra))
     return ctx.reply("my_signups", items="\n".join(lines))
 

@@ -38,9 +38,10 @@ def set_location(ctx: Context, msg: Incoming) -> str | None:
     community = places.community_at(ctx.session, msg.lat, msg.lng)
     if community is None:
         return text("location_outside")
+    # The building the point lies in (its outline or radius), not the resident's own.
     ctx.conversation.update(lat=msg.lat, lng=msg.lng, address=None,
-                            label=msg.label or f"{msg.lat:.5f},{msg.lng:.5f}",
-                            community_id=community.id, building_id=None)
+                            label=msg.label or f"{msg.lat:.5f},{msg.lng:.5f}", community_id=community.id,
+                            building_id=places.building_at(ctx.session, community.id, msg.lat, msg.lng))
     return None
 
 

@@ -14,6 +14,7 @@ from bot.conversation import Flow, ask, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
 from bot.understanding import recognizer, stars
+from core.clock import local
 from core.texts import text, vocab
 from core.words import normalise
 from domain.reports import lifecycle, queries
@@ -32,10 +33,6 @@ class Step(enum.StrEnum):
     COMMENT = "comment"
 
 
-def _local(ctx: Context, moment, fmt: str) -> str:
-    return moment.astimezone(ctx.config.tz).strftime(fmt)
-
-
 @router.menu("MY_REPORTS", "menu_my_reports", order=20, group="menu_group_reports")
 def my_reports(ctx: Context, msg: Incoming) -> Reply:
     """Lists the resident's latest reports (filed or followed) with their status."""
@@ -46,7 +43,7 @@ def my_reports(ctx: Context, msg: Incoming) -> Reply:
         return ctx.reply("my_reports_empty")
     items = "\n".join(text("my_report_line", code=r.code, category=name_of(ctx.config, r.category),
                            status=text(f"status_{r.status.value}"),
-                           date=_local(ctx, r.created_at, "%m-%d")) for r in rows)
+                           date=local(ctx.config, r.created_at, "%m-%d")) for r in rows)
     return ctx.reply("my_reports", n=len(rows), items=items)
 
 
@@ -84,7 +81,7 @@ def query(ctx: Context, msg: Incoming, args: str) -> Reply:
     report = queries.by_code(ctx.session, args)
     if report is None or not queries.can_see(ctx.session, report, ctx.resident):
         return ctx.reply("report_not_found", code=args[:20])
-    timeline = "\n".join(text("timeline_line", time=_local(ctx, e.created_at, "%m-%d %H:%M"),
+    timeline = "\n".join(text("timeline_line", time=local(ctx.config, e.created_at, "%m-%d %H:%M"),
                               what=_event_text(e)) for e in queries.timeline(ctx.session, report))
     return ctx.reply("report_detail", code=report.code, category=name_of(ctx.config, report.category),
                      status=text(f"status_{report.status.value}"), description=report.description,

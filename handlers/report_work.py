@@ -16,13 +16,14 @@ from bot.context import Context, Reply
 from bot.conversation import Flow, done, start
 from bot.inbound import Incoming
 from bot.router import Router
+from core.clock import local
 from core.texts import text, vocab
 from core.words import normalise
 from domain.errors import Refused
-from domain.reports import lifecycle, queries
+from domain.reports import lifecycle, oversight, queries
 from domain.reports.categories import TIER_WORDS
 from domain.reports.routing import assignees, may_work
-from models import Grid, Report, Status
+from models import Grid, Report, Status, Supervision
 
 router = Router("report_work")
 FLOW = "result"
@@ -65,8 +66,7 @@ def accept(ctx: Context, msg: Incoming, args: str) -> Reply:
         lifecycle.accept(ctx.uow, ctx.actor, report)
     except Refused as refusal:
         return _refused(ctx, refusal)
-    hours = max(0, round((report.resolve_due_at - ctx.now).total_seconds() / 3600))
-    return ctx.reply("work_accepted", code=report.code, hours=hours)
+    return ctx.reply("work_accepted", code=report.code, due=local(ctx.config, report.resolve_due_at))
 
 
 @router.keyword("进展", args=CODE_AND_TEXT, staff=True)
@@ -189,14 +189,59 @@ def merge(ctx: Context, msg: Incoming, args: str) -> Reply:
 @router.keyword("改级", "分级", args=CODE_AND_TEXT, staff=True)
 def change_tier(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Staff re-classify a report as 大事, 小事 or 私事 (三事分流)."""
-    report, wanted, problem = _load(ctx, args, "改级", needs_text=True, example="改级 BS000123 小事")
+    report, wanted, problem = _load(ctx, args, "改级", needs_text=True, example="改级 BS000123 小事 楼道长可处理")
     if problem:
         return problem
-    tier = TIER_WORDS.get(normalise(wanted))
+    word, _, reason = wanted.partition(" ")
+    tier = TIER_WORDS.get(normalise(word))
     if tier is None:
         return ctx.reply("work_needs_text", what="改级", example="改级 BS000123 小事")
     try:
-        lifecycle.retier(ctx.uow, ctx.actor, report, tier)
+        oversight.triage(ctx.uow, ctx.actor, report, tier, reason)
     except Refused as refusal:
         return _refused(ctx, refusal)
     return ctx.reply("work_tier", code=report.code, tier=text(f"tier_{tier.value}"))
+
+
+@router.keyword("退单", args=CODE_AND_TEXT, staff=True)
+def send_back(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """The assignee sends a wrong assignment back to triage, with the reason (退单)."""
+    report, reason, problem = _load(ctx, args, "退单", needs_text=True, example="退单 BS000123 不属于本网格")
+    if problem:
+        return problem
+    try:
+        oversight.send_back(ctx.uow, ctx.actor, report, reason)
+    except Refused as refusal:
+        return _refused(ctx, refusal)
+    return ctx.reply("work_sent_back", code=report.code)
+
+
+@router.keyword("督办", args=CODE_AND_TEXT, staff=True)
+def supervise(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """Staff require the assignee to account for a report (督办)."""
+    report, note, problem = _load(ctx, args, "督办", needs_text=True, example="督办 BS000123 请今天内处理")
+    if problem:
+        return problem
+    try:
+        oversight.supervise(ctx.uow, ctx.actor, report, note)
+    except Refused as refusal:
+        return _refused(ctx, refusal)
+    return ctx.reply("work_supervised", code=report.code)
+
+
+@router.keyword("回复督办", args=CODE_AND_TEXT, staff=True)
+def answer_supervision(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """The assignee answers the open 督办 of a report."""
+    report, answer, problem = _load(ctx, args, "回复督办", needs_text=True,
+                                    example="回复督办 BS000123 已联系物业，明天更换")
+    if problem:
+        return problem
+    ticket = ctx.session.scalar(select(Supervision).where(
+        Supervision.report_id == report.id, Supervision.answered_at.is_(None)).order_by(Supervision.id))
+    if ticket is None:
+        return ctx.reply("supervision_none", code=report.code)
+    try:
+        oversight.answer_supervision(ctx.uow, ctx.actor, ticket, answer)
+    except Refused as refusal:
+        return _refused(ctx, refusal)
+    return ctx.reply("work_supervision_answered", code=report.code)

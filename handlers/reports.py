@@ -26,6 +26,7 @@ from bot.conversation import Flow, ask, reask
 from bot.inbound import Incoming
 from bot.router import Router
 from bot.understanding import yes_or_no
+from core.clock import local
 from core.numbers import numbered_choice
 from core.texts import text, vocab
 from core.words import normalise
@@ -257,7 +258,7 @@ def _file(ctx: Context) -> Reply:
     cat = category(ctx.config, report.category)
     ctx.conversation.start(FLOW, Step.DONE, code=report.code)
     reply = text("report_filed", code=report.code, category=cat.name,
-                 tier=text(f"tier_{cat.tier.value}"), hours=f"{cat.accept_hours:g}",
+                 tier=text(f"tier_{cat.tier.value}"), due=local(ctx.config, report.accept_due_at),
                  handler=report.assignee_title)
     if cat.advice:
         reply += "\n" + text("report_advice", advice=cat.advice)

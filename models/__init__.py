@@ -24,7 +24,9 @@ from models.report import (
                            ReportEvent,
                            ReportFollower,
                            ReportPhoto,
+                           ReturnVisit,
                            Status,
+                           Supervision,
                            Tier,
 )
 from models.resident import Resident, ResidentRole, Role, mask_mobile
@@ -80,6 +82,7 @@ __all__ = [
                            "ReportEvent",
                            "ReportFollower",
                            "ReportPhoto",
+                           "ReturnVisit",
                            "Resident",
                            "ResidentRole",
                            "Role",
@@ -90,6 +93,7 @@ __all__ = [
                            "Status",
                            "Strategy",
                            "SubscriptionGrant",
+                           "Supervision",
                            "Tier",
                            "VolunteerApplication",
                            "mask_mobile",

@@ -1,10 +1,12 @@
 """Communities (社区/村), their grids (网格) and buildings (楼栋)."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, created, intpk
+from models.base import Base, JSONType, created, intpk
 
 
 class Community(Base):
@@ -33,6 +35,8 @@ class Grid(Base):
     id: Mapped[intpk]
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
+    # The grid's outline as GeoJSON (a Polygon or MultiPolygon, lng/lat), drawn by staff.
+    outline: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[created]
 
     community: Mapped[Community] = relationship(back_populates="grids")
@@ -46,6 +50,11 @@ class Building(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
+    # Where the building is: an outline (GeoJSON Polygon), or a point and a radius.
+    outline: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[created]
 
     community: Mapped[Community] = relationship(back_populates="buildings")

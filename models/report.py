@@ -40,6 +40,8 @@ class Report(Base):
         Index("ix_reports_community_status", "community_id", "status"),
         Index("ix_reports_category_created", "category", "created_at"),
         Index("ix_reports_assignee_status", "assignee_id", "status"),
+        # The SLA sweep reads only open reports whose next clock point has passed.
+        Index("ix_reports_open_clock", "escalation", "next_check_at"),
     )
 
     id: Mapped[intpk]
@@ -67,8 +69,14 @@ class Report(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     accept_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # 0: on time; 1: assignee reminded; 2: escalated to community staff.
+    # 0: on time; 1: assignee warned (临期预警, at 75 % of the window); 2: escalated.
     escalation: Mapped[int] = mapped_column(Integer, default=0)
+    # When the SLA sweep must next look at this report (the warning, then the deadline);
+    # None once it is escalated or no longer open.
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 三事分流: who confirmed or changed the tier, and why (None: as pre-tiered by category).
+    triaged_by: Mapped[str | None] = mapped_column(String(64))
+    triage_reason: Mapped[str | None] = mapped_column(String(200))
     accepted_at: Mapped[timestamp | None]
     resolved_at: Mapped[timestamp | None]
     closed_at: Mapped[timestamp | None]
@@ -125,3 +133,35 @@ class ReportFollower(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     created_at: Mapped[created]
+
+
+class Supervision(Base):
+    """督办: staff require the assignee to account for an overdue report; the answer closes it."""
+
+    __tablename__ = "supervisions"
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    raised_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(500))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(String(500))
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[timestamp | None]
+
+
+class ReturnVisit(Base):
+    """回访: staff call back a resident after a poor rating, a "not solved" or a sampled
+    auto-close, and record the outcome."""
+
+    __tablename__ = "return_visits"
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # low_rating | not_solved | sampled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # satisfied | reopened | explained
+    note: Mapped[str | None] = mapped_column(String(500))
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[timestamp | None]

@@ -7,7 +7,15 @@ import pytest
 from sqlalchemy import select
 
 from core.db import transaction
-from models import OutboxMessage, Report, ReportPhoto, ResidentRole, Role, Status, utcnow
+from models import (
+    OutboxMessage,
+    Report,
+    ReportPhoto,
+    ResidentRole,
+    Role,
+    Status,
+    utcnow,
+)
 from scheduler import report_jobs
 from tests.delivery_helpers import delivery_config, runtime
 from tests.test_reports import file_report, grid_worker
@@ -27,14 +35,19 @@ def outbox(db, kind):
 
 
 def test_sla_reminds_then_escalates(rt, chat, staff, clock, fast_db):
+    """A 小事 filed Wednesday 10:00 with 4 working hours to accept: warned at 75 % (13:00),
+    escalated when the window closes (14:00), once; the night does not count."""
     code = file_report(chat.registered("alice"))
     assert report_jobs.escalate_overdue(rt) == 0
-    clock.advance(hours=25)
-    assert report_jobs.escalate_overdue(rt) == 1  # reminder
-    assert len(outbox(fast_db, "report_reminder")) == 1
-    clock.advance(hours=1)
-    assert report_jobs.escalate_overdue(rt) == 0  # not yet half again
-    clock.advance(hours=11)
+    clock.advance(hours=2, minutes=59)
+    assert report_jobs.escalate_overdue(rt) == 0
+    clock.advance(minutes=1)
+    assert report_jobs.escalate_overdue(rt) == 1  # 临期预警
+    [warning] = outbox(fast_db, "report_reminder")
+    assert code in warning.payload["text"] and "11月18日 14:00" in warning.payload["text"]
+    clock.advance(minutes=59)
+    assert report_jobs.escalate_overdue(rt) == 0
+    clock.advance(minutes=1)
     assert report_jobs.escalate_overdue(rt) == 1  # escalated
     escalated = outbox(fast_db, "report_escalated")
     assert len(escalated) == 1 and code in escalated[0].payload["text"]

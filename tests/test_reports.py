@@ -6,7 +6,17 @@ import re
 import pytest
 from sqlalchemy import select
 
-from models import OutboxMessage, Report, ReportFollower, ReportPhoto, ResidentRole, Role, Status
+from models import (
+    OutboxMessage,
+    Report,
+    ReportEvent,
+    ReportFollower,
+    ReportPhoto,
+    ResidentRole,
+    ReturnVisit,
+    Role,
+    Status,
+)
 
 JINNING = (23.0437, 112.9168)
 
@@ -72,10 +82,11 @@ def test_report_is_filed_routed_and_acknowledged(registered, worker, db):
     assert "照片：2张" in summary and "3栋门口" in summary
     done = alice.say("1")
     code = code_of(done)
-    assert "预计24小时内响应" in done and "金宁第一网格 网格员" in done
+    # A 小事 of 3栋 (no 楼道长 yet): its grid worker, 4 working hours from Wednesday 10:00.
+    assert "金宁第一网格 网格员负责，11月18日 14:00前响应" in done
     assert "138" not in done  # a title, never a phone number
     report = report_row(db, code)
-    assert report.status is Status.SUBMITTED and report.tier.value == "big"
+    assert report.status is Status.SUBMITTED and report.tier.value == "small"
     assert len(db.scalars(select(ReportPhoto).where(ReportPhoto.report_id == report.id)).all()) == 2
     assert report.address == "3栋门口" and report.public_id and report.public_id != code
     assigned = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "report_assigned")).all()
@@ -251,7 +262,12 @@ def test_not_solved_reopens_and_escalates(registered, worker, db):
     worker.say("跳过")
     assert "重新打开" in p.say("未解决")
     report = report_row(db, code)
-    assert report.status is Status.IN_PROGRESS and report.escalation == 2
+    # Escalated to staff, with a fresh clock and a return visit for staff to make.
+    assert report.status is Status.IN_PROGRESS and report.escalation == 0
+    assert report.next_check_at is not None and report.resolve_due_at > report.accepted_at
+    assert any("已上报社区" in (e.note or "") for e in db.scalars(
+        select(ReportEvent).where(ReportEvent.report_id == report.id)))
+    assert [v.reason for v in db.scalars(select(ReturnVisit))] == ["not_solved"]
     assert "没有待确认" in p.say("已解决")
 
 
@@ -295,10 +311,10 @@ def test_staff_reject_refer_merge_and_retier(registered, staffer, worker, db):
     bob.say("5栋")
     bob.say("1")
     second = code_of(bob.say("1"))
-    alice.say(f"改级 {first} 小事")
-    assert report_row(db, first).tier.value != "small"
-    assert "小事" in staffer.say(f"改级 {first} 小事")
-    assert report_row(db, first).tier.value == "small"
+    alice.say(f"改级 {first} 大事")
+    assert report_row(db, first).tier.value != "big"
+    assert "大事" in staffer.say(f"改级 {first} 大事 涉及整栋楼的线路改造")
+    assert report_row(db, first).tier.value == "big"
     assert "没有权限" in worker.say(f"合并 {second} {first}")  # 5栋 is not in worker's grid
     assert "已合并" in staffer.say(f"合并 {second} {first}")
     merged = report_row(db, second)

@@ -3,6 +3,7 @@ meetings, and how residents reach people (contact points, office hours).
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -15,6 +16,19 @@ TierName = Literal["big", "small", "private"]
 class SLA(Section):
     accept_hours: float = Field(gt=0)
     resolve_hours: float = Field(gt=0)
+    # Counted in working hours on working days (the default), or in calendar hours.
+    working: bool = True
+
+
+class WorkingHours(Section):
+    """The work-order clock's day: working days from chinesecalendar, these hours."""
+
+    opens: str = Field("08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    closes: str = Field("17:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # For a year chinesecalendar does not know yet: the official holidays and the
+    # adjusted working days (调休), as the State Council publishes them.
+    holidays: list[date] = []
+    workdays: list[date] = []
 
 
 class CategoryConfig(Section):
@@ -24,6 +38,7 @@ class CategoryConfig(Section):
     keywords: list[str] = []
     accept_hours: float | None = Field(None, gt=0)
     resolve_hours: float | None = Field(None, gt=0)
+    working: bool | None = None  # None: as the tier's SLA
     advice: str | None = None
     # Shown in the public Open311 feed (private matters never are).
     public: bool = True
@@ -39,6 +54,13 @@ class ReportsConfig(Section):
                                 "small": SLA(accept_hours=12, resolve_hours=72),
                                 "private": SLA(accept_hours=24, resolve_hours=48)}
     categories: list[CategoryConfig] = Field(min_length=1)
+    clock: WorkingHours = WorkingHours()
+    # The assignee is warned (临期预警) when this share of the window has passed.
+    warn_share: float = Field(0.75, gt=0, lt=1)
+    # Whether a grid worker may confirm or change the tier of a report in their grid.
+    grid_worker_triage: bool = False
+    # Share of reports closed without the resident's answer that staff call back (回访).
+    return_visit_sample: float = Field(0.1, ge=0, le=1)
 
     @model_validator(mode="after")
     def _unique_codes(self) -> ReportsConfig:

@@ -331,7 +331,7 @@ TEXTS: dict[str, str] = {
     "kind_report_status": "报事进度",
     "kind_report_assigned": "派单",
     "kind_report_reminder": "办理提醒",
-    "kind_report_escalated": "超时督办",
+    "kind_report_escalated": "上报与督办",
     "kind_report_digest": "每日待办",
     "kind_focal_issues": "焦点议题",
     "kind_handoff_opened": "人工服务请求",

@@ -59,7 +59,7 @@ TEXTS: dict[str, str] = {
     "already_submitted": "已提交，编号 {code}，无需重复提交。回复“查询 {code}”查看进度。",
     "followed_existing": "已关注 {code}，处理进展会通知您。感谢您的反映！回复“我的报事”查看进展。",
     "already_following": "您已关注 {code}，处理进展会通知您。回复“查询 {code}”查看进度。",
-    "report_filed": "提交成功！编号：{code}\n分类：{category}（{tier}）\n预计{hours}小时内响应，由{handler}负责。\n回复“查询 {code}”查看进度。",
+    "report_filed": "提交成功！编号：{code}\n分类：{category}（{tier}）\n由{handler}负责，{due}前响应。\n回复“查询 {code}”查看进度。",
     "report_advice": "温馨提示：{advice}",
     "my_reports_empty": "您还没有反映过问题。回复“报事”开始反映。",
     "my_reports": "您反映的问题（最近{n}条）：\n{items}\n回复“查询 编号”查看详情。",

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from core.clock import local
 from core.outbox import cancel_reminders
 from core.texts import text
 from core.words import clip
@@ -17,7 +18,6 @@ from domain import audit, broadcasts
 from domain.actor import Actor
 from domain.errors import Refused
 from domain.meetings.signups import (
-    local,
     lock,
     new_code,
     promote,

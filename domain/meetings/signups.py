@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import local
 from core.config import Config
 from core.db import ROW_LOCK
 from core.outbox import message
@@ -27,9 +28,6 @@ from models import Meeting, MeetingStatus, Reminder, Resident, Signup, SignupSta
 ALERT_LEVELS = (80, 100)
 MAX_LISTED, BATCH = 200, 25
 
-
-def local(config: Config, moment: datetime, fmt: str = "%m月%d日 %H:%M") -> str:
-    return moment.astimezone(config.tz).strftime(fmt)
 
 def qr_url(config: Config, meeting_id: int, code: str) -> str:
     return f"{config.server.public_url}/meetings/{meeting_id}/checkin/{code}.svg"

@@ -19,6 +19,7 @@ class Category:
     resolve_hours: float
     advice: str | None
     public: bool
+    working: bool = True  # the SLA counts working hours on working days
 
 
 _BUILT: dict[int, tuple[Config, tuple[Category, ...]]] = {}
@@ -35,7 +36,8 @@ def categories(config: Config) -> tuple[Category, ...]:
         out.append(Category(item.code, item.name, Tier(item.tier), tuple(item.keywords),
                             item.accept_hours or sla.accept_hours,
                             item.resolve_hours or sla.resolve_hours, item.advice,
-                            item.public and item.tier != "private"))
+                            item.public and item.tier != "private",
+                            sla.working if item.working is None else item.working))
     _BUILT[id(config)] = (config, tuple(out))
     return tuple(out)
 

@@ -9,38 +9,29 @@ from sqlalchemy import select
 
 from core.outbox import message
 from core.texts import text
+from domain.reports import oversight
 from domain.reports.categories import name_of
-from domain.reports.lifecycle import (
-    ESCALATED,
-    NOT_ON_TIME,
-    REMINDED,
-    auto_close,
-    escalate,
-    remind_assignee,
-)
+from domain.reports.lifecycle import ESCALATED, NOT_ON_TIME, auto_close
 from domain.reports.routing import community_staff
 from domain.unit import Unit
 from models import OPEN_STATUSES, Community, GridWorker, Report, ReportPhoto, Status
 
 
-def sla_sweep(uow: Unit) -> int:
-    """Past a deadline: remind the assignee; past it by half its span again: escalate."""
+def sla_sweep(uow: Unit, limit: int = 2000) -> int:
+    """Reports whose clock point has passed: at 75 % of the window the assignee is warned
+    (临期预警); at its end a 小事 nobody on the building accepted passes to the grid worker,
+    anything else escalates to community staff. Reads only the indexed due rows."""
     now, changed = uow.now, 0
-    overdue = uow.session.scalars(select(Report).where(
-        Report.status.in_(OPEN_STATUSES), Report.escalation < ESCALATED,
-        ((Report.status == Status.SUBMITTED) & (Report.accept_due_at < now))
-        | ((Report.status != Status.SUBMITTED) & (Report.resolve_due_at < now))))
-    for report in overdue:
-        accepting = report.status is Status.SUBMITTED
-        due = report.accept_due_at if accepting else report.resolve_due_at
-        start = report.created_at if accepting else (report.accepted_at or report.created_at)
-        what = text("sla_accept" if accepting else "sla_resolve")
-        if report.escalation == NOT_ON_TIME:
-            remind_assignee(uow, report, what)
-            changed += 1
-        if report.escalation == REMINDED and now >= due + (due - start) / 2:
-            escalate(uow, report, what)
-            changed += 1
+    due_rows = uow.session.scalars(select(Report).where(
+        Report.escalation < ESCALATED, Report.next_check_at <= now, Report.status.in_(OPEN_STATUSES))
+        .order_by(Report.next_check_at).limit(limit)).all()
+    for report in due_rows:
+        deadline = report.accept_due_at if report.status is Status.SUBMITTED else report.resolve_due_at
+        if report.escalation == NOT_ON_TIME and now < deadline:
+            oversight.warn(uow, report)
+        else:
+            oversight.overdue(uow, report)
+        changed += 1
     return changed
 
 

@@ -7,18 +7,16 @@ or a scheduler job; staff changes write one audit row each.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from sqlalchemy import select
 
-from core.outbox import message
 from core.texts import text
 from core.words import clip
 from domain import audit
 from domain.actor import Actor
 from domain.errors import Refused
-from domain.reports import notify
-from domain.reports.categories import category, name_of
+from domain.reports import clock, notify, places, visits
+from domain.reports.categories import category
 from domain.reports.routing import may_work, route, staff_title
 from domain.unit import Unit, use_case
 from models import (
@@ -42,7 +40,7 @@ TRANSITIONS: dict[Status, set[Status]] = {
 }
 MAX_NOTE = 500
 MAX_PHOTOS = 9
-NOT_ON_TIME, REMINDED, ESCALATED = 0, 1, 2
+NOT_ON_TIME, WARNED, ESCALATED = 0, 1, 2
 
 
 # --- filing -------------------------------------------------------------------------
@@ -61,14 +59,16 @@ def file(uow: Unit, *, resident: Resident | None, community_id: int, building_id
     if len(description) > uow.config.reports.max_description:
         raise Refused("bad_description_long", limit=uow.config.reports.max_description)
     now = uow.now
-    grid_id, assignee_id, title = route(uow.session, community_id, building_id)
+    grid_id = places.grid_at(uow.session, community_id, lat, lng) if building_id is None else None
+    grid_id, assignee_id, title = route(uow.session, community_id, building_id, cat.tier, grid_id)
     report = Report(resident_id=resident.id if resident else None, community_id=community_id,
                     grid_id=grid_id, building_id=building_id, category=cat.code, tier=cat.tier,
                     description=description, address=clip(address, 128), lat=lat, lng=lng,
                     assignee_id=assignee_id, assignee_title=title, source=source,
                     public_id=secrets.token_hex(8),
-                    accept_due_at=now + timedelta(hours=cat.accept_hours),
-                    resolve_due_at=now + timedelta(hours=cat.resolve_hours),
+                    accept_due_at=clock.due(uow.config, now, cat.accept_hours, cat.working),
+                    resolve_due_at=clock.due(uow.config, now, cat.resolve_hours, cat.working),
+                    next_check_at=clock.warn_point(uow.config, now, cat.accept_hours, cat.working),
                     updated_at=now, created_at=now)
     uow.session.add(report)
     uow.session.flush()
@@ -78,8 +78,7 @@ def file(uow: Unit, *, resident: Resident | None, community_id: int, building_id
                                     pic_url=clip(photo.get("pic_url"), 512), created_at=now))
     uow.session.add(ReportEvent(report_id=report.id, to_status=Status.SUBMITTED, created_at=now,
                                 actor=text("actor_resident") if resident else source))
-    if assignee_id is not None:
-        notify.assigned(uow, report, assignee_id, f"report:{report.id}:assigned:{assignee_id}")
+    notify.assigned_or_unassigned(uow, report)
     return report
 
 
@@ -97,7 +96,7 @@ def follow(uow: Unit, report: Report, resident: Resident) -> bool:
 
 # --- the lifecycle ------------------------------------------------------------------------
 
-def _move(uow: Unit, report: Report, to: Status, *, actor: str, note: str | None,
+def move(uow: Unit, report: Report, to: Status, *, actor: str, note: str | None,
           skip_resident: int | None = None) -> ReportEvent:
     """Move the report to `to` (if allowed), record it and tell the reporter and followers
     (except `skip_resident`, who caused the change and is answered directly)."""
@@ -110,6 +109,8 @@ def _move(uow: Unit, report: Report, to: Status, *, actor: str, note: str | None
         report.accepted_at = now
     if to is Status.RESOLVED:
         report.resolved_at = now
+    if to in (Status.CLOSED, Status.REJECTED, Status.REFERRED, Status.DUPLICATE, Status.RESOLVED):
+        report.next_check_at = None  # the clock stops
     if to in (Status.CLOSED, Status.REJECTED, Status.REFERRED, Status.DUPLICATE):
         report.closed_at = now
     event = ReportEvent(report_id=report.id, actor=actor[:64], from_status=before, to_status=to,
@@ -125,7 +126,7 @@ def _check(actor: Actor, report: Report) -> None:
         raise Refused("not_allowed")
 
 
-def _audit(uow: Unit, actor: Actor, action: str, report: Report, before: dict, after: dict,
+def record_change(uow: Unit, actor: Actor, action: str, report: Report, before: dict, after: dict,
            note: str | None = None) -> None:
     audit.record(uow, actor, action, f"report:{report.code}", before, after, note)
 
@@ -134,9 +135,9 @@ def _audit(uow: Unit, actor: Actor, action: str, report: Report, before: dict, a
 def accept(uow: Unit, actor: Actor, report: Report, note: str | None = None) -> Report:
     """The assignee (or staff) takes the report on; the resolve deadline starts its own clock."""
     _check(actor, report)
-    _move(uow, report, Status.ACCEPTED, actor=actor.display, note=note)
-    report.escalation = NOT_ON_TIME
-    _audit(uow, actor, "report_accept", report, {"status": "submitted"}, {"status": "accepted"})
+    move(uow, report, Status.ACCEPTED, actor=actor.display, note=note)
+    restart_clock(uow, report, resolving=True, fresh=False)
+    record_change(uow, actor, "report_accept", report, {"status": "submitted"}, {"status": "accepted"})
     return report
 
 
@@ -149,7 +150,7 @@ def progress(uow: Unit, actor: Actor, report: Report, note: str) -> Report:
         raise Refused("c_note_required")
     before = report.status.value
     if report.status in (Status.SUBMITTED, Status.ACCEPTED):
-        _move(uow, report, Status.IN_PROGRESS, actor=actor.display, note=note)
+        move(uow, report, Status.IN_PROGRESS, actor=actor.display, note=note)
     elif report.status in (Status.IN_PROGRESS, Status.RESOLVED):
         event = ReportEvent(report_id=report.id, actor=actor.display[:64], note=clip(note, MAX_NOTE),
                             created_at=uow.now)
@@ -159,7 +160,7 @@ def progress(uow: Unit, actor: Actor, report: Report, note: str) -> Report:
         notify.update(uow, report, event)
     else:
         raise Refused("work_bad_state", code=report.code, status=text(f"status_{report.status.value}"))
-    _audit(uow, actor, "report_update", report, {"status": before}, {"status": report.status.value},
+    record_change(uow, actor, "report_update", report, {"status": before}, {"status": report.status.value},
            note[:MAX_NOTE])
     return report
 
@@ -178,8 +179,8 @@ def finish(uow: Unit, actor: Actor, report: Report, to: Status, note: str) -> Re
     if not note:
         raise Refused("c_note_required")
     before = report.status.value
-    _move(uow, report, to, actor=actor.display, note=note)
-    _audit(uow, actor, CLOSING[to], report, {"status": before}, {"status": to.value}, note[:MAX_NOTE])
+    move(uow, report, to, actor=actor.display, note=note)
+    record_change(uow, actor, CLOSING[to], report, {"status": before}, {"status": to.value}, note[:MAX_NOTE])
     return report
 
 
@@ -214,7 +215,7 @@ def assign(uow: Unit, actor: Actor, report: Report, *, grid_id: int | None,
     if assignee_id is not None:
         notify.assigned(uow, report, assignee_id,
                         f"report:{report.id}:assigned:{assignee_id}:{now:%Y%m%d%H%M%S}")
-    _audit(uow, actor, "report_assign", report, before,
+    record_change(uow, actor, "report_assign", report, before,
            {"grid_id": report.grid_id, "assignee": report.assignee_title})
     return report
 
@@ -230,27 +231,13 @@ def merge(uow: Unit, actor: Actor, report: Report, original: Report) -> Report:
     if original.id == report.id or original.community_id != report.community_id:
         raise Refused("report_not_found", code=original.code or "")
     before = report.status.value
-    _move(uow, report, Status.DUPLICATE, actor=actor.display,
+    move(uow, report, Status.DUPLICATE, actor=actor.display,
           note=text("event_merged", code=original.code))
     report.duplicate_of_id = original.id
     if report.resident_id is not None:
         follow(uow, original, uow.session.get(Resident, report.resident_id))
-    _audit(uow, actor, "report_merge", report, {"status": before},
+    record_change(uow, actor, "report_merge", report, {"status": before},
            {"status": "duplicate", "duplicate_of": original.code})
-    return report
-
-
-@use_case
-def retier(uow: Unit, actor: Actor, report: Report, tier: Tier) -> Report:
-    """Staff re-classify as 大事/小事/私事 (三事分流)."""
-    if not actor.is_staff_of(report.community_id):
-        raise Refused("not_allowed")
-    before = report.tier.value
-    report.tier, report.updated_at = tier, uow.now
-    uow.session.add(ReportEvent(report_id=report.id, actor=actor.display[:64],
-                                note=text("event_tier", tier=text(f"tier_{tier.value}")),
-                                created_at=uow.now))
-    _audit(uow, actor, "report_tier", report, {"tier": before}, {"tier": tier.value})
     return report
 
 
@@ -265,7 +252,7 @@ def set_published(uow: Unit, actor: Actor, report: Report, shown: bool) -> Repor
         raise Refused("c_publish_private")
     before = report.published
     report.published = shown
-    _audit(uow, actor, "report_publish", report, {"published": before}, {"published": shown})
+    record_change(uow, actor, "report_publish", report, {"published": before}, {"published": shown})
     return report
 
 
@@ -276,7 +263,7 @@ def confirm_solved(uow: Unit, resident: Resident, report: Report) -> Report:
     """The reporter says it is solved: closed (a rating is asked next)."""
     if report.resident_id != resident.id or report.status is not Status.RESOLVED:
         raise Refused("no_report_awaiting")
-    _move(uow, report, Status.CLOSED, actor=text("actor_resident"),
+    move(uow, report, Status.CLOSED, actor=text("actor_resident"),
           note=text("event_confirmed_solved"), skip_resident=resident.id)
     return report
 
@@ -286,9 +273,11 @@ def reopen(uow: Unit, resident: Resident, report: Report) -> Report:
     """The reporter says it is not solved: back in progress, escalated to community staff."""
     if report.resident_id != resident.id or report.status is not Status.RESOLVED:
         raise Refused("no_report_awaiting")
-    _move(uow, report, Status.IN_PROGRESS, actor=text("actor_resident"),
+    move(uow, report, Status.IN_PROGRESS, actor=text("actor_resident"),
           note=text("event_not_solved"), skip_resident=resident.id)
-    escalate(uow, report, text("event_not_solved"))
+    escalate(uow, report, text("escalate_not_solved"))
+    restart_clock(uow, report, resolving=True, fresh=True)
+    visits.open_visit(uow, report, "not_solved")
     return report
 
 
@@ -301,6 +290,8 @@ def rate(uow: Unit, resident: Resident, report: Report, stars: int,
     report.rating = stars
     if comment:
         report.rating_comment = clip(comment, 200)
+    if stars <= 2:
+        visits.open_visit(uow, report, "low_rating")
     return report
 
 
@@ -314,27 +305,32 @@ def comment(uow: Unit, resident: Resident, report: Report, words: str) -> Report
 
 # --- escalation and housekeeping ------------------------------------------------------------
 
-def escalate(uow: Unit, report: Report, what: str) -> None:
+def escalate(uow: Unit, report: Report, why: str) -> None:
     """Hand the matter up: community staff are told, the timeline says so."""
     report.escalation = ESCALATED
     uow.session.add(ReportEvent(report_id=report.id, actor=text("actor_system"),
-                                note=text("event_escalated", what=what), created_at=uow.now))
-    notify.escalated(uow, report, what)
+                                note=text("event_escalated", why=why), created_at=uow.now))
+    notify.escalated(uow, report, why)
 
 
 @use_case
 def auto_close(uow: Unit, report: Report) -> None:
-    """A resolved report nobody confirmed within the feedback period."""
-    _move(uow, report, Status.CLOSED, actor=text("actor_system"), note=text("auto_closed"))
+    """A resolved report nobody confirmed within the feedback period (a sample is called back)."""
+    move(uow, report, Status.CLOSED, actor=text("actor_system"), note=text("auto_closed"))
+    if visits.sampled(uow.config, report):
+        visits.open_visit(uow, report, "sampled")
 
 
-def remind_assignee(uow: Unit, report: Report, what: str) -> None:
-    report.escalation = REMINDED
-    if report.assignee_id is not None:
-        due = report.accept_due_at if report.status is Status.SUBMITTED else report.resolve_due_at
-        uow.push(report.assignee_id, "report_reminder", message(
-            text("push_escalation_reminder", code=report.code,
-                 category=name_of(uow.config, report.category), what=what),
-            {"code": report.code, "category": name_of(uow.config, report.category),
-             "status": text("phrase_accept_due" if report.status is Status.SUBMITTED else "phrase_resolve_due"),
-             "time": due}), f"report:{report.id}:remind:{what}")
+def restart_clock(uow: Unit, report: Report, *, resolving: bool, fresh: bool) -> None:
+    """A new window: the resolve window once accepted (from filing, or `fresh` from now for a
+    reopened report), or a new accept window (sent back to triage, taken over)."""
+    cat = category(uow.config, report.category)
+    hours = (cat.resolve_hours if resolving else cat.accept_hours) if cat else 24
+    working = cat.working if cat else True
+    start = uow.now if fresh or not resolving else report.created_at
+    if resolving:
+        report.resolve_due_at = clock.due(uow.config, start, hours, working)
+    else:
+        report.accept_due_at = clock.due(uow.config, start, hours, working)
+    report.escalation = NOT_ON_TIME
+    report.next_check_at = max(clock.warn_point(uow.config, start, hours, working), uow.now)

@@ -43,9 +43,20 @@ def assigned(uow: Unit, report: Report, assignee_id: int, key: str) -> None:
          "time": report.resolve_due_at}), key)
 
 
-def escalated(uow: Unit, report: Report, what: str) -> None:
+def assigned_or_unassigned(uow: Unit, report: Report) -> None:
+    """The assignee is told; a report nobody could be assigned goes to every staff member
+    of the community (and shows on the dashboard as unassigned), never silently."""
+    stamp = f"{uow.now:%Y%m%d%H%M%S}"
+    if report.assignee_id is not None:
+        assigned(uow, report, report.assignee_id, f"report:{report.id}:assigned:{report.assignee_id}:{stamp}")
+        return
+    for staff_id in community_staff(uow.session, report.community_id):
+        assigned(uow, report, staff_id, f"report:{report.id}:staff:{staff_id}:{stamp}")
+
+
+def escalated(uow: Unit, report: Report, why: str) -> None:
     body = text("push_escalated", code=report.code, category=name_of(uow.config, report.category),
-                what=what, handler=report.assignee_title)
+                why=why, handler=report.assignee_title)
     stamp = f"{uow.now:%Y%m%d%H%M}"
     for staff_id in community_staff(uow.session, report.community_id):
         uow.push(staff_id, "report_escalated", message(body, {

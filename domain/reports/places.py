@@ -1,16 +1,18 @@
-"""Where a report is: distances, the community a point lies in, buildings named in text,
-and the coarse place public output may show."""
+"""Where a report is: distances, the community, building and grid a point lies in (outlines
+drawn by staff as GeoJSON, or a building's point and radius), buildings named in text, and
+the coarse place public output may show."""
 from __future__ import annotations
 
 import math
 import re
 
+from shapely.geometry import Point, shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.numbers import chinese_number
 from core.words import normalise
-from models import Building, Community
+from models import Building, Community, Grid
 
 _BUILDING_WORD = re.compile(r"(号楼|号栋|栋楼|幢|號樓)")
 _CHINESE_BEFORE_UNIT = re.compile(r"([零一二两三四五六七八九十百]+)(?=[栋座巷号单元楼层室])")
@@ -32,6 +34,37 @@ def community_at(session: Session, lat: float, lng: float) -> Community | None:
         if away <= (community.radius_m or 0):
             inside.append((away, community))
     return min(inside, key=lambda t: t[0])[1] if inside else None
+
+
+def _inside(outline: dict | None, lat: float, lng: float) -> bool:
+    try:
+        return bool(outline) and shape(outline).covers(Point(lng, lat))
+    except (ValueError, TypeError, AttributeError, KeyError):  # a malformed outline is no outline
+        return False
+
+
+def building_at(session: Session, community_id: int | None, lat: float | None,
+                lng: float | None) -> int | None:
+    """The building whose outline holds the point, else the nearest whose radius does."""
+    if community_id is None or lat is None or lng is None:
+        return None
+    near = []
+    for building in session.scalars(select(Building).where(Building.community_id == community_id)):
+        if _inside(building.outline, lat, lng):
+            return building.id
+        if building.lat is not None and building.radius_m:
+            away = distance_m(lat, lng, building.lat, building.lng)
+            if away <= building.radius_m:
+                near.append((away, building.id))
+    return min(near)[1] if near else None
+
+
+def grid_at(session: Session, community_id: int | None, lat: float | None, lng: float | None) -> int | None:
+    """The grid whose outline holds the point (for a place outside every building)."""
+    if community_id is None or lat is None or lng is None:
+        return None
+    return next((g.id for g in session.scalars(select(Grid).where(Grid.community_id == community_id))
+                 if _inside(g.outline, lat, lng)), None)
 
 
 def address_key(words: str) -> str:

@@ -8,7 +8,14 @@ from sqlalchemy.orm import Session
 
 from domain.reports.places import distance_m
 from domain.unit import Unit
-from models import OPEN_STATUSES, Building, Report, ReportEvent, ReportFollower, Resident
+from models import (
+    OPEN_STATUSES,
+    Building,
+    Report,
+    ReportEvent,
+    ReportFollower,
+    Resident,
+)
 
 CANDIDATES = 200
 

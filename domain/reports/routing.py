@@ -1,4 +1,5 @@
-"""Who handles a report: the building's grid worker, else community staff; who may act on it."""
+"""Who handles a report: the building's 楼道长 for 小事, the grid worker, else community staff;
+who may act on it."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -6,7 +7,17 @@ from sqlalchemy.orm import Session
 
 from core.texts import text
 from domain.actor import Actor
-from models import Building, Community, Grid, GridWorker, Report, Resident, ResidentRole, Role
+from models import (
+    Building,
+    Community,
+    Grid,
+    GridWorker,
+    Report,
+    Resident,
+    ResidentRole,
+    Role,
+    Tier,
+)
 
 STAFF_TITLE_KEY = "community_staff_title"
 
@@ -16,18 +27,40 @@ def staff_title(session: Session, community_id: int) -> str:
     return text(STAFF_TITLE_KEY, community=name)
 
 
-def route(session: Session, community_id: int,
-          building_id: int | None) -> tuple[int | None, int | None, str]:
-    """(grid id, assignee resident id, title shown to residents): the building's grid
-    worker, else community staff."""
-    grid_id = session.scalar(select(Building.grid_id).where(Building.id == building_id)) \
-        if building_id else None
+def route(session: Session, community_id: int, building_id: int | None,
+          tier: Tier = Tier.SMALL, grid_id: int | None = None) -> tuple[int | None, int | None, str]:
+    """(grid id, assignee resident id, title shown to residents), by the tier's path
+    (三事分流): 大事 and 私事 are community staff's (no single assignee; every staff member
+    is told); 小事 go first to the building's 楼道长 (the grid worker oversees and takes over
+    if nobody accepts in time), else the grid worker of the building's grid (or of the grid
+    the point lies in); a 小事 nobody can take is flagged as unassigned."""
+    if building_id is not None:
+        grid_id = session.scalar(select(Building.grid_id).where(Building.id == building_id))
+    if tier is not Tier.SMALL:
+        return grid_id, None, staff_title(session, community_id)
+    if building_id is not None:
+        head = building_head(session, building_id)
+        if head is not None:
+            return grid_id, head[0], head[1]
     if grid_id is not None:
-        worker = session.scalars(select(GridWorker).where(GridWorker.grid_id == grid_id)
-                                 .order_by(GridWorker.id)).first()
+        worker = grid_worker(session, grid_id)
         if worker is not None:
             return grid_id, worker.resident_id, worker.title
     return grid_id, None, staff_title(session, community_id)
+
+
+def grid_worker(session: Session, grid_id: int) -> GridWorker | None:
+    return session.scalars(select(GridWorker).where(GridWorker.grid_id == grid_id)
+                           .order_by(GridWorker.id)).first()
+
+
+def building_head(session: Session, building_id: int) -> tuple[int, str] | None:
+    """The building's 楼道长 who follows the account: (resident id, title)."""
+    row = session.execute(select(Resident.id, Building.name).join(ResidentRole).join(
+        Building, Building.id == Resident.building_id).where(
+        Resident.building_id == building_id, Resident.followed.is_(True),
+        ResidentRole.role == Role.BUILDING_HEAD).order_by(Resident.id)).first()
+    return (row[0], text("building_head_title", building=row[1])) if row else None
 
 
 def assignees(session: Session, community_id: int) -> list[tuple[int, int, str]]:
