@@ -11,6 +11,7 @@ from cli.delivery import community_id, parse_audience
 from core.config import load_config
 from domain.actor import Actor
 from domain.meetings import admin
+from domain.reports import paths
 from domain.reports.queries import by_code
 from models import Meeting, MeetingType, Resident
 
@@ -26,14 +27,14 @@ def _resident(session, openid: str) -> Resident:
     return found
 
 
-def _linked_reports(session, codes: list[str]) -> list[dict]:
+def _linked_reports(session, config, codes: list[str]) -> list[dict]:
     """Agenda items for open reports (or focal issues raised through them)."""
     items = []
     for code in codes:
         report = by_code(session, code)
         if report is None:
             raise SystemExit(f"no report {code}")
-        items.append({"text": f"{report.code} {report.description[:40]}", "report_id": report.id})
+        items.append(paths.agenda_item(config, report))
     return items
 
 
@@ -57,7 +58,7 @@ def meeting(args) -> None:
                 capacity=args.capacity or 0, reserved_seats=args.reserved,
                 signup_deadline=_at(config, args.deadline), audience=audience,
                 agenda=[{"text": t.strip()} for t in (args.agenda or "").split(";") if t.strip()]
-                + _linked_reports(session, args.report or []),
+                + _linked_reports(session, config, args.report or []),
                 allow_proxy=not args.no_proxy, organiser_id=organiser)
             print(f"meeting {made.id} created (draft)")
             return

@@ -44,6 +44,7 @@ def init_console(app: Flask, config: Config) -> None:
         exports,
         meetings,
         outbox,
+        oversight,
         reports,
         residents,
         timebank,
@@ -53,8 +54,8 @@ def init_console(app: Flask, config: Config) -> None:
     app.register_blueprint(Blueprint("console_assets", __name__, static_folder="static",
                                      template_folder="templates",
                                      static_url_path="/console/static"))
-    for module in (auth, dashboard, reports, chats, meetings, broadcasts, timebank, residents, exports,
-                   outbox, accounts):
+    for module in (auth, dashboard, reports, oversight, chats, meetings, broadcasts, timebank,
+                   residents, exports, outbox, accounts):
         app.register_blueprint(module.bp)
     for code in (400, 403, 404):
         app.register_error_handler(code, _error_page)

@@ -22,8 +22,10 @@ from models import (
     Report,
     ReportEvent,
     Resident,
+    ReturnVisit,
     ServiceRecord,
     Signup,
+    Supervision,
 )
 from models.resident import mask_mobile
 
@@ -62,6 +64,13 @@ def _reports(session, config, community_id, start, end) -> list[list]:
             .order_by(ReportEvent.id)):
         results[event.report_id] = event.note  # the latest note: what was done
     names = {c.code: c.name for c in categories(config)}
+    ids = [r.id for r in found]
+    tickets: dict[int, list[Supervision]] = {}
+    for ticket in session.scalars(select(Supervision).where(Supervision.report_id.in_(ids))):
+        tickets.setdefault(ticket.report_id, []).append(ticket)
+    visits: dict[int, list[ReturnVisit]] = {}
+    for visit in session.scalars(select(ReturnVisit).where(ReturnVisit.report_id.in_(ids))):
+        visits.setdefault(visit.report_id, []).append(visit)
     rows = []
     for n, report in enumerate(found, start=1):
         who = people.get(report.resident_id)
@@ -69,12 +78,29 @@ def _reports(session, config, community_id, start, end) -> list[list]:
                                           mask_mobile(who.mobile)))) if who \
             else text("c_source_open311")
         rows.append([n, _local(config, report.created_at), report.code, reporter,
-                     names.get(report.category, report.category), text(f"tier_{report.tier.value}"),
+                     names.get(report.category, report.category), _triage(report),
                      report.address or "", report.description, report.assignee_title,
                      _local(config, report.accepted_at), _local(config, report.resolved_at),
                      results.get(report.id, ""), text(f"status_{report.status.value}"),
-                     report.rating or ""])
+                     report.rating or "", _supervision(tickets.get(report.id, [])),
+                     _visits(visits.get(report.id, []))])
     return rows
+
+
+def _triage(report: Report) -> str:
+    """分流: the tier, who decided it and why."""
+    by = report.triaged_by or text("c_pre_tiered")
+    reason = f"：{report.triage_reason}" if report.triage_reason else ""
+    return f"{text(f'tier_{report.tier.value}')}（{by}{reason}）"
+
+
+def _supervision(tickets: list) -> str:
+    return "；".join(f"{t.note}→{t.answer or text('c_unanswered')}" for t in tickets)
+
+
+def _visits(visits: list) -> str:
+    return "；".join(text(f"c_visit_reason_{v.reason}") + "："
+                    + text(f"c_visit_{v.outcome}" if v.outcome else "c_visit_pending") for v in visits)
 
 
 def _meetings(session, config, community_id, start, end) -> list[list]:

@@ -17,13 +17,13 @@ from console.access import (
     require_community,
     scoped,
 )
-from console.web import db, paginate, parse_local, to_id, unit
+from console.web import config, db, paginate, parse_local, to_id, unit
 from core.texts import text
 from domain import residents
 from domain.errors import Refused
 from domain.meetings import admin, signups
 from domain.people import person_name
-from domain.reports import queries
+from domain.reports import paths, queries
 from models import Meeting, MeetingStatus, MeetingType, Resident, Role, SignupStatus
 
 bp = Blueprint("meetings", __name__, url_prefix="/console/meetings")
@@ -114,7 +114,7 @@ def _agenda(form, community_id: int) -> list[dict]:
         if code.strip() and (report is None or report.community_id != community_id):
             raise Refused("c_meeting_bad_report", code=code.strip()[:16])
         if report is not None:
-            items.append({"text": f"{report.code} {report.description[:40]}", "report_id": report.id})
+            items.append(paths.agenda_item(config(), report))
     return items
 
 

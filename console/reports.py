@@ -25,14 +25,26 @@ from console.access import (
     grids,
     scoped,
 )
-from console.web import config, db, get_or_404, int_arg, now, paginate, unit
+from console.web import config, db, get_or_404, int_arg, now, paginate, to_id, unit
 from core.media import send_photo
 from core.texts import text
 from domain.errors import Refused
-from domain.reports import lifecycle, oversight, places, queries
+from domain.reports import lifecycle, oversight, paths, places, queries
 from domain.reports.categories import categories, category
 from domain.reports.routing import assignees
-from models import OPEN_STATUSES, Community, Report, ReportPhoto, Resident, Status, Tier
+from models import (
+    OPEN_STATUSES,
+    Community,
+    MediationCase,
+    Meeting,
+    Report,
+    ReportPhoto,
+    Resident,
+    ReturnVisit,
+    Status,
+    Supervision,
+    Tier,
+)
 
 bp = Blueprint("reports", __name__, url_prefix="/console/reports")
 MAX_NOTE = 500
@@ -68,6 +80,11 @@ def index():
         query = query.where(Report.status.in_(OPEN_STATUSES), or_(
             (Report.status == Status.SUBMITTED) & (Report.accept_due_at < moment),
             Report.resolve_due_at < moment))
+    if request.args.get("warned"):
+        query = query.where(Report.status.in_(OPEN_STATUSES), Report.escalation == 1)
+    if request.args.get("unassigned"):
+        query = query.where(Report.status.in_(OPEN_STATUSES), Report.assignee_id.is_(None),
+                            Report.tier == Tier.SMALL)
     if (words := request.args.get("q", "").strip()[:40]):
         like = f"%{words}%"
         query = query.where(or_(Report.code == words.upper(), Report.description.like(like),
@@ -86,10 +103,19 @@ def detail(code: str):
     targets = assignees(db(), report.community_id)
     original = db().get(Report, report.duplicate_of_id) if report.duplicate_of_id else None
     reporter = db().get(Resident, report.resident_id) if report.resident_id else None
+    tickets = db().scalars(select(Supervision).where(Supervision.report_id == report.id)
+                           .order_by(Supervision.id)).all()
+    visits = db().scalars(select(ReturnVisit).where(ReturnVisit.report_id == report.id)
+                          .order_by(ReturnVisit.id)).all()
+    meetings = db().scalars(select(Meeting).where(
+        Meeting.community_id == report.community_id, Meeting.status.in_(paths.AGENDA_STATUSES),
+        Meeting.starts_at > now()).order_by(Meeting.starts_at).limit(20)).all()
+    mediation = db().scalar(select(MediationCase).where(MediationCase.report_id == report.id))
     return render_template("console/report.html", report=report, community=community,
                            targets=targets, original=original, grids={g.id: g for g in grids()},
                            category=category(config(), report.category), reporter=reporter,
-                           position=_position(report, community),
+                           position=_position(report, community), tickets=tickets, visits=visits,
+                           meetings=meetings, mediation=mediation,
                            templates=_templates(), open=report.status in OPEN_STATUSES)
 
 
@@ -196,6 +222,50 @@ def tier(code: str):
         return redirect(url_for("reports.detail", code=report.code))
     return _run(report, lambda: oversight.triage(unit(), _actor(), report, Tier(request.form["tier"]),
                                                 request.form.get("reason", "")[:200]))
+
+
+@bp.post("/<code>/send-back")
+@allow(*REPORT_WORK)
+def send_back(code: str):
+    """退单: the assignee returns a wrong assignment to triage, saying why."""
+    report = _report(code)
+    return _run(report, lambda: oversight.send_back(unit(), _actor(), report, _note()),
+                "c_report_sent_back")
+
+
+@bp.post("/<code>/supervise")
+@allow(*WRITE)
+def supervise(code: str):
+    """督办: staff require the assignee to account for the report."""
+    report = _report(code)
+    return _run(report, lambda: oversight.supervise(unit(), _actor(), report, _note()),
+                "c_report_supervised")
+
+
+@bp.post("/<code>/answer")
+@allow(*REPORT_WORK)
+def answer(code: str):
+    """The assignee answers the report's open 督办."""
+    report = _report(code)
+    ticket = db().scalar(select(Supervision).where(Supervision.report_id == report.id,
+                                                   Supervision.answered_at.is_(None)))
+    if ticket is None:
+        flash(text("supervision_none", code=report.code), "error")
+        return redirect(url_for("reports.detail", code=report.code))
+    return _run(report, lambda: oversight.answer_supervision(unit(), _actor(), ticket, _note()))
+
+
+@bp.post("/<code>/agenda")
+@allow(*WRITE)
+def agenda(code: str):
+    """大事 to deliberation: the report becomes a topic of a coming meeting."""
+    report = _report(code)
+    meeting = db().get(Meeting, to_id(request.form.get("meeting", "")) or 0)
+    if meeting is None or not current_user.sees_community(meeting.community_id):
+        flash(text("agenda_bad_meeting"), "error")
+        return redirect(url_for("reports.detail", code=report.code))
+    return _run(report, lambda: paths.put_on_agenda(unit(), _actor(), report, meeting),
+                "c_report_on_agenda", title=meeting.title)
 
 
 @bp.post("/<code>/publish")

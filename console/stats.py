@@ -8,16 +8,23 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import outbox
+from core.texts import text
 from models import (
     OPEN_STATUSES,
+    MediationCase,
     Meeting,
     MeetingStatus,
     RecordStatus,
     Report,
+    ReturnVisit,
     ServiceRecord,
     Signup,
     Status,
+    Supervision,
+    Tier,
 )
+
+BUILDING_HEAD_SUFFIX = text("building_head_title", building="")
 
 
 def _hours(pairs) -> float | None:
@@ -46,7 +53,8 @@ def dashboard(session: Session, *, community_id: int | None, grid_id: int | None
         or_(and_(Report.status == Status.SUBMITTED, Report.accept_due_at < now),
             Report.resolve_due_at < now)))) or 0
     period = reports(select(Report.category, Report.created_at, Report.accepted_at,
-                            Report.resolved_at, Report.rating).where(Report.created_at >= since))
+                            Report.resolved_at, Report.resolve_due_at, Report.rating, Report.tier,
+                            Report.assignee_title, Report.id).where(Report.created_at >= since))
     rows = session.execute(period).all()
     by_category: dict[str, int] = {}
     per_day: dict[str, int] = {}
@@ -55,6 +63,10 @@ def dashboard(session: Session, *, community_id: int | None, grid_id: int | None
         day = row.created_at.astimezone(tz).strftime("%m-%d")
         per_day[day] = per_day.get(day, 0) + 1
     ratings = [row.rating for row in rows if row.rating]
+    done = [row for row in rows if row.resolved_at]
+    on_time = sum(1 for row in done if row.resolved_at <= row.resolve_due_at)
+    oversight = _oversight(session, reports, since)
+    oversight["by_path"] = _paths(session, rows)
 
     meetings = select(Meeting.id).where(Meeting.starts_at >= since, Meeting.starts_at <= now,
                                         Meeting.status.in_((MeetingStatus.PUBLISHED,
@@ -83,7 +95,45 @@ def dashboard(session: Session, *, community_id: int | None, grid_id: int | None
         "signed_up": signed, "attended": attended,
         "volunteer_minutes": session.scalar(hours) or 0, "pending_records": session.scalar(pending) or 0,
         "outbox": outbox.status_counts(session),
+        "on_time_rate": round(100 * on_time / len(done)) if done else None, "resolved": len(done),
+        **oversight,
     }
+
+
+def _oversight(session: Session, reports, since: datetime) -> dict:
+    """Warnings and unassigned now; 督办 and 回访 outcomes in the period."""
+    open_ = reports(select(func.count()).select_from(Report).where(Report.status.in_(OPEN_STATUSES)))
+    scope = reports(select(Report.id)).scalar_subquery()
+    tickets = session.execute(select(Supervision.answered_at.is_(None), func.count())
+                              .where(Supervision.report_id.in_(scope), Supervision.raised_at >= since)
+                              .group_by(Supervision.answered_at.is_(None))).all()
+    visits = session.execute(select(ReturnVisit.outcome, func.count())
+                             .where(ReturnVisit.report_id.in_(scope), ReturnVisit.created_at >= since)
+                             .group_by(ReturnVisit.outcome)).all()
+    return {
+        "warned": session.scalar(open_.where(Report.escalation == 1)) or 0,
+        "unassigned": session.scalar(open_.where(Report.assignee_id.is_(None),
+                                                 Report.tier == Tier.SMALL)) or 0,
+        "supervisions": {("open" if is_open else "answered"): n for is_open, n in tickets},
+        "visits": {(outcome or "pending"): n for outcome, n in visits},
+    }
+
+
+def _paths(session: Session, rows) -> dict[str, int]:
+    """Reports of the period by the path their tier took (三事分流)."""
+    ids = [row.id for row in rows]
+    mediated = set(session.scalars(select(MediationCase.report_id).where(
+        MediationCase.report_id.in_(ids)))) if ids else set()
+    paths: dict[str, int] = {}
+    for row in rows:
+        if row.tier is Tier.BIG:
+            path = "big"
+        elif row.tier is Tier.PRIVATE:
+            path = "mediation" if row.id in mediated else "advice"
+        else:
+            path = "building_head" if (row.assignee_title or "").endswith(BUILDING_HEAD_SUFFIX) else "grid"
+        paths[path] = paths.get(path, 0) + 1
+    return paths
 
 
 PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365}

@@ -17,10 +17,11 @@ from bot.understanding import recognizer, stars
 from core.clock import local
 from core.texts import text, vocab
 from core.words import normalise
-from domain.reports import lifecycle, queries
+from domain.errors import Refused
+from domain.reports import lifecycle, paths, queries
 from domain.reports.categories import name_of
 from handlers.registration import registered_first
-from models import Report, ReportEvent, Status
+from models import Report, ReportEvent, Status, Tier
 
 router = Router("report_status")
 FLOW = "feedback"
@@ -120,6 +121,25 @@ def not_solved(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("no_report_awaiting")
     lifecycle.reopen(ctx.uow, ctx.resident, report)
     return ctx.reply("reopened", code=report.code)
+
+
+@router.keyword("调解", "申请调解", "要调解", args=CODE)
+def mediation(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """A resident asks the community's mediator to help with their private matter (私事)."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    wanted = select(Report).where(Report.resident_id == ctx.resident.id, Report.tier == Tier.PRIVATE)
+    if args:
+        wanted = wanted.where(Report.code == args.upper())
+    report = ctx.session.scalars(wanted.order_by(Report.created_at.desc())).first()
+    if report is None:
+        return ctx.reply("mediation_none")
+    try:
+        paths.request_mediation(ctx.uow, ctx.resident, report)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("mediation_opened", code=report.code, handler=report.assignee_title,
+                     due=local(ctx.config, report.resolve_due_at))
 
 
 def step_rate(ctx: Context, msg: Incoming) -> Reply:

@@ -35,7 +35,7 @@ from domain.reports import lifecycle, places, queries
 from domain.reports.categories import Category, categories, category, suggest
 from handlers import report_input
 from handlers.registration import registered_first
-from models import Building, Report
+from models import Building, Report, Tier
 
 router = Router("reports")
 FLOW = "report"
@@ -257,6 +257,9 @@ def _file(ctx: Context) -> Reply:
         return ask(ctx, Step.CONFIRM, refusal.message)
     cat = category(ctx.config, report.category)
     ctx.conversation.start(FLOW, Step.DONE, code=report.code)
+    if report.tier is Tier.PRIVATE:
+        return Reply(text("report_filed_private", code=report.code,
+                          advice=cat.advice or text("private_default_advice")))
     reply = text("report_filed", code=report.code, category=cat.name,
                  tier=text(f"tier_{cat.tier.value}"), due=local(ctx.config, report.accept_due_at),
                  handler=report.assignee_title)

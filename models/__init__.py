@@ -20,6 +20,7 @@ from models.outbox import (
 from models.platform import AccessToken, Lease
 from models.report import (
                            OPEN_STATUSES,
+                           MediationCase,
                            Report,
                            ReportEvent,
                            ReportFollower,
@@ -94,6 +95,7 @@ __all__ = [
                            "Strategy",
                            "SubscriptionGrant",
                            "Supervision",
+                           "MediationCase",
                            "Tier",
                            "VolunteerApplication",
                            "mask_mobile",

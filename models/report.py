@@ -165,3 +165,15 @@ class ReturnVisit(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     done_by: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[timestamp | None]
+
+
+class MediationCase(Base):
+    """调解: a resident asked the community's mediator to help with a private matter (私事).
+    The report carries the work and its state; the case records that mediation was asked."""
+
+    __tablename__ = "mediation_cases"
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from linli.app import create_app
 from models import Account, Broadcast, Report, ReportPhoto, StaffUser
-from tests.console_helpers import ACCOUNTS, PASSWORD, Console, add_accounts, add_accounts_to
+from tests.console_helpers import (
+    ACCOUNTS,
+    PASSWORD,
+    Console,
+    add_accounts,
+    add_accounts_to,
+)
 from tests.meeting_helpers import make_meeting
 from tests.test_reports import file_report
 
@@ -33,6 +39,13 @@ ROUTES = [
     ("POST", "/console/reports/{code}/merge", WORK, True),
     ("POST", "/console/reports/{code}/tier", WRITE, True),
     ("POST", "/console/reports/{code}/publish", WRITE, True),
+    ("POST", "/console/reports/{code}/send-back", WORK, True),
+    ("POST", "/console/reports/{code}/supervise", WRITE, True),
+    ("POST", "/console/reports/{code}/answer", WORK, True),
+    ("POST", "/console/reports/{code}/agenda", WRITE, True),
+    ("GET", "/console/oversight/supervisions", EVERYONE, False),
+    ("GET", "/console/oversight/visits", READ, False),
+    ("POST", "/console/oversight/visits/999999", WRITE, False),
     ("GET", "/console/chats", WRITE, False),
     ("GET", "/console/chats/{handoff}", WRITE, True),
     ("POST", "/console/chats/{handoff}/answer", WRITE, True),
@@ -306,7 +319,7 @@ BIG = "99999999999999999999"
     f"/console/meetings/{BIG}", f"/console/residents/{BIG}", f"/console/timebank/accounts/{BIG}",
     f"/console/broadcasts/{BIG}", f"/console/broadcasts/{BIG}/progress",
     f"/console/reports?page={BIG}", f"/console/dashboard?community={BIG}",
-    f"/console/reports?grid={BIG}", f"/console/meetings?page={BIG}", f"/console/residents?page=-5",
+    f"/console/reports?grid={BIG}", f"/console/meetings?page={BIG}", "/console/residents?page=-5",
     f"/console/exports/reports.xlsx?month=2026-11&community={BIG}",
     "/console/reports?q=a%00b", "/console/residents?q=%00", f"/console/reports/{BIG}"])
 def test_huge_ids_and_nul_bytes_are_4xx(accounts, client, path):

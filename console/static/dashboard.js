@@ -20,6 +20,7 @@
     window.addEventListener("resize", function () { chart.resize(); });
   }
   draw("chart-tier", "pie", data.tier);
+  draw("chart-path", "pie", data.path);
   draw("chart-status", "bar", data.status);
   draw("chart-category", "bar", data.category);
   draw("chart-days", "line", data.days);

@@ -252,7 +252,7 @@ TEXTS: dict[str, str] = {
     "c_ledger_reports": "{month} 报事处理台账",
     "c_ledger_meetings": "{month} 议事活动台账",
     "c_ledger_hours": "{month} 志愿服务时长台账",
-    "c_ledger_reports_cols": "序号|登记时间|编号|反映人|类别|分级|地点|问题描述|承办人|受理时间|办结时间|处理结果|状态|满意度",
+    "c_ledger_reports_cols": "序号|登记时间|编号|反映人|类别|分流（定级人：理由）|地点|问题描述|承办人|受理时间|办结时间|处理结果|状态|满意度|督办（要求→答复）|回访",
     "c_ledger_meetings_cols": "序号|日期|时间|地点|类型|主题|议题|报名人数|参会人数|议事结果",
     "c_ledger_hours_cols": "序号|服务日期|志愿者|服务内容|服务对象|时长（小时）|核实人|核实时间",
     "c_account_new": "新建或重置账号",

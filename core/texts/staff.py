@@ -94,4 +94,8 @@ TEXTS: dict[str, str] = {
     'geo_bad_feature': '第{n}个图形无效：网格、楼栋要画成多边形，楼栋也可以是一个点加 radius_m。',
     'geo_unknown_place': '第{n}个图形找不到“{name}”：properties 里要写社区 community 和网格 grid 或楼栋 building 的名称。',
     'geo_bad_radius': '第{n}个楼栋点的 radius_m 要在 1 到 {limit} 米之间。',
+    'agenda_bad_meeting': '只能列入本社区还没开始的会议（草稿或已发布）。',
+    'agenda_already': '{code} 已经在“{title}”的议程里了。',
+    'agenda_report_topic': '{code} 居民反映的{category}问题',
+    'event_meeting_cancelled': '“{title}”已取消，社区将继续跟进并另行安排',
 }

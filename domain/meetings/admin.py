@@ -28,6 +28,7 @@ from domain.meetings.signups import (
     unremind,
     when_where,
 )
+from domain.reports import paths
 from domain.unit import Unit, use_case
 from models import (
     Meeting,
@@ -86,6 +87,8 @@ def create(uow: Unit, actor: Actor, *, community_id: int, type: MeetingType, tit
                       created_at=uow.now)
     uow.session.add(meeting)
     uow.session.flush()
+    for report in paths.linked_reports(uow, meeting):  # 大事 brought to deliberation
+        paths.deliberate(uow, report, meeting)
     audit.record(uow, actor, "meeting_create", f"meeting:{meeting.id}", None, {"title": meeting.title})
     return meeting
 
@@ -106,6 +109,8 @@ def publish(uow: Unit, actor: Actor, meeting: Meeting) -> int:
                 agenda="；".join(a.get("text", "") for a in meeting.agenda) or "—", ics=ics)
     notice = broadcasts.notice(uow, actor, title=meeting.title[:64], text=body,
                                audience=meeting.audience)
+    for report in paths.linked_reports(uow, meeting):
+        paths.announce(uow, report, meeting)
     audit.record(uow, actor, "meeting_publish", f"meeting:{meeting.id}", before,
                  {**_state(meeting), "notice": notice.id if notice else None})
     return notice.id if notice else 0
@@ -135,6 +140,8 @@ def edit(uow: Unit, actor: Actor, meeting: Meeting, *, starts_at: datetime | Non
         tell(uow, people, meeting, text("phrase_changed"),
              text("meeting_changed", title=meeting.title, when_where=when_where(uow.config, meeting)),
              f"meeting:{meeting.id}:changed:{uow.now:%Y%m%d%H%M%S}")
+        for report in paths.linked_reports(uow, meeting):  # told the new time, clock moved
+            paths.deliberate(uow, report, meeting)
         for signup in people:
             if signup.status is SignupStatus.CONFIRMED:
                 unremind(uow.session, meeting, signup)
@@ -182,6 +189,8 @@ def cancel(uow: Unit, actor: Actor, meeting: Meeting) -> None:
          text("meeting_cancelled", title=meeting.title, when=local(uow.config, meeting.starts_at)),
          f"meeting:{meeting.id}:cancelled", urgent=meeting.starts_at - uow.now <= URGENT_WITHIN)
     cancel_reminders(uow.session, f"meeting:{meeting.id}:remind")
+    for report in paths.linked_reports(uow, meeting):
+        paths.meeting_cancelled(uow, report, meeting)
     audit.record(uow, actor, "meeting_cancel", f"meeting:{meeting.id}", before, _state(meeting))
 
 

@@ -7,6 +7,7 @@ or a scheduler job; staff changes write one audit row each.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -37,6 +38,7 @@ TRANSITIONS: dict[Status, set[Status]] = {
                       Status.DUPLICATE},
     Status.IN_PROGRESS: {Status.RESOLVED, Status.REFERRED},
     Status.RESOLVED: {Status.CLOSED, Status.IN_PROGRESS},
+    Status.REFERRED: {Status.IN_PROGRESS},  # a 私事 whose resident asks for mediation
 }
 MAX_NOTE = 500
 MAX_PHOTOS = 9
@@ -78,7 +80,11 @@ def file(uow: Unit, *, resident: Resident | None, community_id: int, building_id
                                     pic_url=clip(photo.get("pic_url"), 512), created_at=now))
     uow.session.add(ReportEvent(report_id=report.id, to_status=Status.SUBMITTED, created_at=now,
                                 actor=text("actor_resident") if resident else source))
-    notify.assigned_or_unassigned(uow, report)
+    if cat.tier is Tier.PRIVATE:  # 私事: advice and referral; the resident may still ask for 调解
+        move(uow, report, Status.REFERRED, actor=text("actor_system"),
+             note=cat.advice or text("private_default_advice"), skip_resident=resident.id if resident else None)
+    else:
+        notify.assigned_or_unassigned(uow, report)
     return report
 
 
@@ -321,13 +327,15 @@ def auto_close(uow: Unit, report: Report) -> None:
         visits.open_visit(uow, report, "sampled")
 
 
-def restart_clock(uow: Unit, report: Report, *, resolving: bool, fresh: bool) -> None:
+def restart_clock(uow: Unit, report: Report, *, resolving: bool, fresh: bool,
+                  start: datetime | None = None) -> None:
     """A new window: the resolve window once accepted (from filing, or `fresh` from now for a
-    reopened report), or a new accept window (sent back to triage, taken over)."""
+    reopened report, or from `start`: the end of the meeting deliberating it), or a new
+    accept window (sent back to triage, taken over)."""
     cat = category(uow.config, report.category)
     hours = (cat.resolve_hours if resolving else cat.accept_hours) if cat else 24
     working = cat.working if cat else True
-    start = uow.now if fresh or not resolving else report.created_at
+    start = start or (uow.now if fresh or not resolving else report.created_at)
     if resolving:
         report.resolve_due_at = clock.due(uow.config, start, hours, working)
     else:

@@ -19,7 +19,13 @@ from domain.reports.lifecycle import (
     record_change,
     restart_clock,
 )
-from domain.reports.routing import grid_worker, may_work, route, staff_title
+from domain.reports.routing import (
+    community_staff,
+    grid_worker,
+    may_work,
+    route,
+    staff_title,
+)
 from domain.reports.visits import OUTCOMES
 from domain.unit import Unit, use_case
 from models import (
@@ -52,13 +58,19 @@ def triage(uow: Unit, actor: Actor, report: Report, tier: Tier, reason: str | No
             and actor.works_grid(report.grid_id)):
         raise Refused("not_allowed")
     before = report.tier.value
+    if report.tier is Tier.PRIVATE and tier is not Tier.PRIVATE \
+            and report.status is Status.REFERRED:  # not a private matter after all: back to work
+        report.status, report.closed_at = Status.SUBMITTED, None
+        restart_clock(uow, report, resolving=False, fresh=True)
     report.tier, report.updated_at = tier, uow.now
     report.triaged_by, report.triage_reason = actor.display[:64], clip(reason, MAX_REASON)
     if report.status is Status.SUBMITTED:
         grid_id, assignee_id, title = route(uow.session, report.community_id, report.building_id, tier,
                                             report.grid_id)
-        if assignee_id != report.assignee_id:
+        if assignee_id != report.assignee_id or title != report.assignee_title:
+            # A new owner: told, and given a whole accept window of their own.
             report.grid_id, report.assignee_id, report.assignee_title = grid_id, assignee_id, title
+            restart_clock(uow, report, resolving=False, fresh=True)
             notify.assigned_or_unassigned(uow, report)
     _event(uow, report, actor.display, text("event_tier", tier=text(f"tier_{tier.value}"))
            + (f"（{reason.strip()}）" if reason and reason.strip() else ""))
@@ -75,16 +87,16 @@ def warn(uow: Unit, report: Report) -> None:
     accepting = report.status is Status.SUBMITTED
     due = report.accept_due_at if accepting else report.resolve_due_at
     report.next_check_at = due
-    if report.assignee_id is None:
-        return
     what = text("sla_accept" if accepting else "sla_resolve")
     name = name_of(uow.config, report.category)
-    uow.push(report.assignee_id, "report_reminder", message(
-        text("push_sla_warning", code=report.code, category=name, what=what,
-             due=local(uow.config, due)),
-        {"code": report.code, "category": name, "time": due,
-         "status": text("phrase_accept_due" if accepting else "phrase_resolve_due")}),
-        f"report:{report.id}:warn:{report.escalation}:{due:%Y%m%d%H%M}")
+    body = message(text("push_sla_warning", code=report.code, category=name, what=what,
+                        due=local(uow.config, due)),
+                   {"code": report.code, "category": name, "time": due,
+                    "status": text("phrase_accept_due" if accepting else "phrase_resolve_due")})
+    # The assignee, or (a report community staff own) every staff member of the community.
+    for person in [report.assignee_id] if report.assignee_id else community_staff(uow.session,
+                                                                                  report.community_id):
+        uow.push(person, "report_reminder", body, f"report:{report.id}:warn:{due:%Y%m%d%H%M}:{person}")
 
 
 def overdue(uow: Unit, report: Report) -> None:
@@ -126,11 +138,13 @@ def send_back(uow: Unit, actor: Actor, report: Report, reason: str) -> Report:
     if report.status is not Status.SUBMITTED and report.status is not Status.ACCEPTED:
         raise Refused("work_bad_state", code=report.code, status=text(f"status_{report.status.value}"))
     before = {"assignee": report.assignee_title, "status": report.status.value}
-    if report.status is Status.ACCEPTED:
-        report.status = Status.SUBMITTED
+    # Back to 已提交 (an accepted report is un-accepted): the timeline shows the step.
+    uow.session.add(ReportEvent(report_id=report.id, actor=actor.display[:64], from_status=report.status,
+                                to_status=Status.SUBMITTED, created_at=uow.now,
+                                note=text("event_sent_back", reason=clip(reason, MAX_REASON))))
+    report.status, report.accepted_at = Status.SUBMITTED, None
     report.assignee_id, report.assignee_title = None, staff_title(uow.session, report.community_id)
     report.triaged_by = report.triage_reason = None
-    _event(uow, report, actor.display, text("event_sent_back", reason=clip(reason, MAX_REASON)))
     restart_clock(uow, report, resolving=False, fresh=True)
     notify.assigned_or_unassigned(uow, report)
     record_change(uow, actor, "report_send_back", report, before,

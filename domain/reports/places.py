@@ -15,7 +15,8 @@ from core.words import normalise
 from models import Building, Community, Grid
 
 _BUILDING_WORD = re.compile(r"(号楼|号栋|栋楼|幢|號樓)")
-_CHINESE_BEFORE_UNIT = re.compile(r"([零一二两三四五六七八九十百]+)(?=[栋座巷号单元楼层室])")
+# "三栋" is building 3; "两栋楼之间" counts buildings (两 is never a building number).
+_CHINESE_BEFORE_UNIT = re.compile(r"([零一二三四五六七八九十百]+)(?=[栋座巷号单元楼层室])")
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

@@ -49,6 +49,19 @@ def upgrade() -> None:
     with op.batch_alter_table('supervisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_supervisions_report_id'), ['report_id'], unique=False)
 
+    op.create_table('mediation_cases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('requested_at', models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_mediation_cases_community_id_communities')),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_mediation_cases_report_id_reports')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mediation_cases')),
+    sa.UniqueConstraint('report_id', name=op.f('uq_mediation_cases_report_id'))
+    )
+    with op.batch_alter_table('mediation_cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mediation_cases_community_id'), ['community_id'], unique=False)
+
     with op.batch_alter_table('buildings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('outline', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
         batch_op.add_column(sa.Column('lat', sa.Float(), nullable=True))
@@ -71,6 +84,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('mediation_cases')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_index('ix_reports_open_clock')
         batch_op.drop_column('triage_reason')
