@@ -48,5 +48,6 @@ bench: $(STAMP) wrk
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/sla_sweep.py
 	$(BIN)/python bench/meetings.py
 	$(BIN)/python bench/timebank.py

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.config import Config
@@ -35,11 +36,30 @@ def enqueue(session: Session, resident_id: int, kind: str, payload: dict[str, An
             not_before: datetime | None = None, expires_at: datetime | None = None,
             broadcast_id: int | None = None) -> bool:
     """Queue a push; False when the dedup key was already queued (nothing added)."""
-    return insert_ignore(session, OutboxMessage.__table__, {
-        "resident_id": resident_id, "kind": kind, "payload": payload, "urgent": urgent,
-        "priority": priority, "dedup_key": dedup_key[:160], "status": OutboxStatus.PENDING.value,
-        "attempts": 0, "next_attempt_at": not_before or now, "expires_at": expires_at,
-        "broadcast_id": broadcast_id, "created_at": now}, ["dedup_key"])
+    return insert_ignore(session, OutboxMessage.__table__, row(
+        resident_id, kind, payload, dedup_key, now=now, urgent=urgent, priority=priority,
+        not_before=not_before, expires_at=expires_at, broadcast_id=broadcast_id), ["dedup_key"])
+
+
+def row(resident_id: int, kind: str, payload: dict[str, Any], dedup_key: str, *, now: datetime,
+        urgent: bool = False, priority: int = 0, not_before: datetime | None = None,
+        expires_at: datetime | None = None, broadcast_id: int | None = None) -> dict[str, Any]:
+    """The outbox row of one push, as enqueue and enqueue_many write it."""
+    return {"resident_id": resident_id, "kind": kind, "payload": payload, "urgent": urgent,
+            "priority": priority, "dedup_key": dedup_key[:160], "status": OutboxStatus.PENDING.value,
+            "attempts": 0, "next_attempt_at": not_before or now, "expires_at": expires_at,
+            "broadcast_id": broadcast_id, "created_at": now}
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue many pushes in one statement (a sweep's); keys already queued are skipped."""
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    unique = list({r["dedup_key"]: r for r in rows}.values())
+    session.flush()
+    session.execute(dialect.insert(OutboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["dedup_key"]), unique)
 
 
 def remind(session: Session, resident_id: int, kind: str, payload: dict[str, Any],

@@ -13,6 +13,11 @@ from models import Report, ReportEvent, ReportFollower, Status
 KIND = "report_status"
 
 
+def staff_of(uow: Unit, community_id: int) -> list[int]:
+    """The community's staff who follow the account (asked once per sweep)."""
+    return uow.remember(("staff", community_id), lambda: community_staff(uow.session, community_id))
+
+
 def audience(uow: Unit, report: Report) -> list[int]:
     """The reporter and everyone who +1-ed, once each."""
     followers = uow.session.scalars(select(ReportFollower.resident_id)
@@ -50,7 +55,7 @@ def assigned_or_unassigned(uow: Unit, report: Report) -> None:
     if report.assignee_id is not None:
         assigned(uow, report, report.assignee_id, f"report:{report.id}:assigned:{report.assignee_id}:{stamp}")
         return
-    for staff_id in community_staff(uow.session, report.community_id):
+    for staff_id in staff_of(uow, report.community_id):
         assigned(uow, report, staff_id, f"report:{report.id}:staff:{staff_id}:{stamp}")
 
 
@@ -58,7 +63,7 @@ def escalated(uow: Unit, report: Report, why: str) -> None:
     body = text("push_escalated", code=report.code, category=name_of(uow.config, report.category),
                 why=why, handler=report.assignee_title)
     stamp = f"{uow.now:%Y%m%d%H%M}"
-    for staff_id in community_staff(uow.session, report.community_id):
+    for staff_id in staff_of(uow, report.community_id):
         uow.push(staff_id, "report_escalated", message(body, {
             "code": report.code, "category": name_of(uow.config, report.category),
             "status": text("phrase_overdue"), "time": report.resolve_due_at}),

@@ -20,7 +20,6 @@ from domain.reports.lifecycle import (
     restart_clock,
 )
 from domain.reports.routing import (
-    community_staff,
     grid_worker,
     may_work,
     route,
@@ -94,8 +93,7 @@ def warn(uow: Unit, report: Report) -> None:
                    {"code": report.code, "category": name, "time": due,
                     "status": text("phrase_accept_due" if accepting else "phrase_resolve_due")})
     # The assignee, or (a report community staff own) every staff member of the community.
-    for person in [report.assignee_id] if report.assignee_id else community_staff(uow.session,
-                                                                                  report.community_id):
+    for person in [report.assignee_id] if report.assignee_id else notify.staff_of(uow, report.community_id):
         uow.push(person, "report_reminder", body, f"report:{report.id}:warn:{due:%Y%m%d%H%M}:{person}")
 
 
@@ -105,7 +103,8 @@ def overdue(uow: Unit, report: Report) -> None:
     head_missed = report.status is Status.SUBMITTED and report.tier is Tier.SMALL \
         and report.grid_id is not None and report.assignee_id is not None \
         and _is_building_head(uow, report.assignee_id)
-    worker = grid_worker(uow.session, report.grid_id) if head_missed else None
+    worker = uow.remember(("grid_worker", report.grid_id),
+                          lambda: grid_worker(uow.session, report.grid_id)) if head_missed else None
     if worker is not None:
         report.assignee_id, report.assignee_title = worker.resident_id, worker.title
         _event(uow, report, text("actor_system"), text("event_taken_over", title=worker.title))
@@ -119,9 +118,11 @@ def overdue(uow: Unit, report: Report) -> None:
 
 
 def _is_building_head(uow: Unit, resident_id: int) -> bool:
-    resident = uow.session.get(Resident, resident_id)
-    return resident is not None and resident.has_role(Role.BUILDING_HEAD) and not resident.has_role(
-        Role.GRID_WORKER, Role.STAFF, Role.ADMIN)
+    def look_up() -> bool:
+        resident = uow.session.get(Resident, resident_id)
+        return resident is not None and resident.has_role(Role.BUILDING_HEAD) and not resident.has_role(
+            Role.GRID_WORKER, Role.STAFF, Role.ADMIN)
+    return uow.remember(("building_head", resident_id), look_up)
 
 
 # --- 退单: the assignee sends a wrong assignment back ---------------------------------------
