@@ -7,6 +7,7 @@ from bot.router import Router
 def build_router() -> Router:
     """The root router: every feature's handlers (a clash between features is an error)."""
     from handlers import (
+        deliberation,
         handoff,
         help,
         meetings,
@@ -23,6 +24,6 @@ def build_router() -> Router:
 
     root = Router()
     for module in (registration, privacy, reports, report_status, report_work, timebank_staff, meetings,
-                   volunteering, timebank, handoff, platform_events, help):
+                   deliberation, volunteering, timebank, handoff, platform_events, help):
         root.include(module.router)
     return root

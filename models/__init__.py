@@ -2,6 +2,7 @@
 from models.base import Base, utcnow
 from models.community import Building, Community, Grid, GridWorker
 from models.conversation import Conversation
+from models.deliberation import DecisionItem, ItemStatus, Opinion, Topic, TopicStatus, TopicSupport
 from models.handoff import Handoff, HandoffMessage, HandoffStatus
 from models.inbound import PlatformEvent, ProcessedMessage
 from models.meeting import Meeting, MeetingStatus, MeetingType, Signup, SignupStatus
@@ -46,6 +47,12 @@ from models.timebank import (
 )
 
 __all__ = [
+                           "DecisionItem",
+                           "ItemStatus",
+                           "Opinion",
+                           "Topic",
+                           "TopicStatus",
+                           "TopicSupport",
                            "OPEN_STATUSES",
                            "AccessToken",
                            "Account",

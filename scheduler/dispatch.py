@@ -24,7 +24,13 @@ from core.config import Config
 from core.db import transaction
 from core.outbox import quiet_until
 from core.wechat_api import WeChatAPI
-from models import DeliveryPause, OutboxMessage, OutboxStatus, Resident, SubscriptionGrant
+from models import (
+    DeliveryPause,
+    OutboxMessage,
+    OutboxStatus,
+    Resident,
+    SubscriptionGrant,
+)
 from scheduler.channels import Outcome, Push, Result, deliver
 
 log = logging.getLogger("linli.delivery")

@@ -23,7 +23,13 @@ from core.db import transaction
 from core.wechat_api import WeChatAPI
 from domain.unit import Unit
 from models import Conversation, OutboxMessage, OutboxStatus, ProcessedMessage, Reminder
-from scheduler import broadcasts, reminders, report_jobs, timebank_jobs
+from scheduler import (
+    broadcasts,
+    deliberation_jobs,
+    reminders,
+    report_jobs,
+    timebank_jobs,
+)
 from scheduler.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -149,6 +155,11 @@ def timebank_pending() -> None:
     timebank_jobs.remind_pending(_rt())
 
 
+def decision_reminders() -> None:
+    """Owners of decision items (议事结果落实) reminded before the due date and when overdue."""
+    deliberation_jobs.remind_item_owners(_rt())
+
+
 # id → (function, trigger kwargs); cron times are local (config timezone).
 JOBS = {
     "dispatch-outbox": (dispatch_outbox, {"trigger": "interval", "seconds": DISPATCH_EVERY}),
@@ -165,4 +176,5 @@ JOBS = {
     "timebank-statements": (timebank_statements, {"trigger": "cron", "day": 1, "hour": 9}),
     "timebank-pending": (timebank_pending, {"trigger": "cron", "hour": 10}),
     "timebank-expiry": (timebank_expiry, {"trigger": "cron", "day": 1, "hour": 3}),
+    "decision-reminders": (decision_reminders, {"trigger": "cron", "hour": 9, "minute": 30}),
 }

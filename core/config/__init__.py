@@ -44,6 +44,7 @@ from core.config.services import (
     CategoryConfig,
     ContactConfig,
     ContactPoint,
+    DeliberationConfig,
     MeetingsConfig,
     ReportsConfig,
     TierName,
@@ -52,7 +53,7 @@ from core.config.services import (
 
 __all__ = ["PROJECT_ROOT", "SLA", "AccountTemplate", "CatalogueItem", "CategoryConfig", "Config",
            "ConfigError", "TemplateUse",
-           "ContactConfig", "ContactPoint", "MeetingsConfig", "PrivacyConfig", "ReportsConfig",
+           "ContactConfig", "ContactPoint", "DeliberationConfig", "MeetingsConfig", "PrivacyConfig", "ReportsConfig",
            "TierName", "TimebankConfig", "load_config"]
 
 DEFAULT_PATH = PROJECT_ROOT / "config.yaml"
@@ -80,6 +81,7 @@ class Config(Section):
     reports: ReportsConfig
     timebank: TimebankConfig
     meetings: MeetingsConfig = MeetingsConfig()
+    deliberation: DeliberationConfig = DeliberationConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     simulator: SimulatorConfig = SimulatorConfig()

@@ -106,6 +106,16 @@ class MeetingsConfig(Section):
         return self.reminder_hours.get(meeting_type, self.reminder_hours.get("default", [24, 1]))
 
 
+class DeliberationConfig(Section):
+    """五步议事: how long a topic may be, how long opinions are collected, when owners of
+    decision items are reminded."""
+
+    topic_min_chars: int = Field(6, ge=1)
+    topic_max_chars: int = Field(500, le=500)
+    opinion_days: int = Field(7, ge=1, le=90)
+    remind_days_before: int = Field(2, ge=0, le=30)
+
+
 class ContactPoint(Section):
     """How residents reach a community's people: phone, office and office hours."""
 

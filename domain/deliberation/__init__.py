@@ -1,0 +1,1 @@
+"""五步议事 (five-step deliberation): topics, opinions, decisions carried out and publicised."""

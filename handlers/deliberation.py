@@ -1,0 +1,120 @@
+"""五步议事 in the chat: raise a topic (我有建议), support one (附议), list the community's
+topics (议题) and give an opinion while it is collected (意见)."""
+from __future__ import annotations
+
+import enum
+import re
+
+from sqlalchemy import select
+
+from bot.context import Context, Reply
+from bot.conversation import Flow, done, reask, start
+from bot.inbound import Incoming
+from bot.router import Router
+from core.clock import local
+from core.texts import text
+from core.words import normalise
+from domain.deliberation import topics
+from domain.errors import Refused
+from handlers.registration import registered_first
+from models import Topic, TopicStatus
+
+router = Router("deliberation")
+FLOW = "topic"
+CODE = r"YT\d{6,10}"
+CODE_AND_TEXT = CODE + r"(\s*.+)?"
+LISTED = (TopicStatus.PROPOSED, TopicStatus.COLLECTING, TopicStatus.SCHEDULED, TopicStatus.DECIDED)
+STANCE_WORDS = (("不同意", "disagree"), ("反对", "disagree"), ("同意", "agree"), ("赞成", "agree"),
+                ("支持", "agree"))
+
+
+class Step(enum.StrEnum):
+    WORDS = "words"
+
+
+def _topic(ctx: Context, code: str) -> Topic | None:
+    found = ctx.session.scalar(select(Topic).where(Topic.code == code.upper()[:16]))
+    return found if found is not None and found.community_id == ctx.resident.community_id else None
+
+
+@router.keyword("我有建议", "提建议", "提议题", "我要提建议", args=True)
+def propose(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """With the words after the command the topic is raised at once; alone, they are asked."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    if not args.strip():
+        return start(ctx, FLOW, Step.WORDS)
+    return _raise(ctx, args)
+
+
+def _raise(ctx: Context, words: str) -> Reply:
+    try:
+        topic = topics.propose(ctx.uow, ctx.resident, words)
+    except Refused as refusal:
+        if ctx.conversation.flow == FLOW:
+            return reask(ctx, refusal.key, **refusal.values)
+        return start(ctx, FLOW, Step.WORDS, prefix=refusal.message)
+    return done(ctx, "topic_proposed", code=topic.code)
+
+
+def step_words(ctx: Context, msg: Incoming) -> Reply:
+    return _raise(ctx, msg.text or "")
+
+
+router.flow(Flow(FLOW, "flow_topic", Step, {Step.WORDS: step_words},
+                 {Step.WORDS: lambda ctx: text("ask_topic", min=ctx.config.deliberation.topic_min_chars,
+                                              max=ctx.config.deliberation.topic_max_chars)},
+                 free_text=frozenset({Step.WORDS})))
+
+
+@router.keyword("附议", args=CODE)
+def support(ctx: Context, msg: Incoming, args: str) -> Reply:
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    if not args:
+        return ctx.reply("topic_needs_code", word="附议")
+    topic = _topic(ctx, args)
+    if topic is None:
+        return ctx.reply("topic_not_found", code=args.upper())
+    try:
+        count = topics.support(ctx.uow, ctx.resident, topic)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("topic_supported", code=topic.code, n=count)
+
+
+@router.keyword("议题", "社区议题", "议题列表")
+def list_topics(ctx: Context, msg: Incoming, _args: str) -> Reply:
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    rows = ctx.session.scalars(select(Topic).where(
+        Topic.community_id == ctx.resident.community_id, Topic.status.in_(LISTED))
+        .order_by(Topic.support_count.desc(), Topic.id.desc()).limit(10)).all()
+    if not rows:
+        return ctx.reply("topic_list_empty")
+    items = "\n".join(text("topic_line", code=t.code, title=t.title, n=t.support_count,
+                           status=text(f"topic_status_{t.status.value}")) for t in rows)
+    return ctx.reply("topic_list", items=items)
+
+
+@router.keyword("意见", "提意见", args=CODE_AND_TEXT)
+def opinion(ctx: Context, msg: Incoming, args: str) -> Reply:
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    if not args:
+        return ctx.reply("topic_needs_code", word="意见")
+    code = re.match(CODE, args, re.IGNORECASE).group(0).upper()
+    words = args[len(code):].strip(" ：:，,")
+    topic = _topic(ctx, code)
+    if topic is None:
+        return ctx.reply("topic_not_found", code=code)
+    if not words:
+        return ctx.reply("opinion_needs_words", code=code)
+    said = normalise(words)
+    stance = next((s for word, s in STANCE_WORDS if said.startswith(word)), None)
+    try:
+        replaced = topics.give_opinion(ctx.uow, ctx.resident, topic, words, stance)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("opinion_updated" if replaced else "opinion_saved", code=topic.code,
+                     until=local(ctx.config, topic.opinions_until))

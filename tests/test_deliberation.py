@@ -1,0 +1,151 @@
+"""五步议事 end to end in the chat and the domain: a topic raised and supported, opinions
+collected from its audience, put on a 四方联席会议, decided into items with owners that are
+reminded and finished (resolving the report it came from), and publicised (fast tier)."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from domain.deliberation import decisions, topics
+from domain.errors import Refused
+from models import (
+    AuditLog,
+    Broadcast,
+    DecisionItem,
+    Meeting,
+    MeetingType,
+    Opinion,
+    OutboxMessage,
+    Report,
+    Status,
+    Topic,
+    TopicStatus,
+    TopicSupport,
+)
+from scheduler import deliberation_jobs
+from tests.meeting_helpers import STAFF, make_meeting
+from tests.test_reports import file_report
+
+TOPIC = "3栋想加装电梯，希望社区组织大家商量费用怎么分摊"
+
+
+def topic_of(db, code) -> Topic:
+    db.expire_all()
+    return db.scalar(select(Topic).where(Topic.code == code))
+
+
+def pushed(p, kind=None) -> list[str]:
+    return [m.payload["text"] for m in p.pushes(kind)]
+
+
+def test_a_resident_raises_a_topic_in_words_and_others_support_it(chat, fast_db):
+    alice, bob, carol = (chat.registered(n) for n in ("alice", "bob", "carol"))
+    assert "请说说您的建议" in alice.say("我有建议")
+    assert "至少写6个字" in alice.say("装电梯")  # 3 characters: asked again, nothing written
+    assert fast_db.scalars(select(Topic)).all() == []
+    assert "最多500个字" in alice.say("电" * 5000)
+    reply = alice.say(TOPIC)
+    code = re.search(r"YT\d+", reply).group(0)
+    assert "附议" in reply and topic_of(fast_db, code).proposer_id == alice.resident.id
+    assert "自己提的" in alice.say(f"附议 {code}")
+    assert "共 1 人支持" in bob.say(f"附议 {code}")
+    assert "已经附议过" in bob.say(f"附议 {code}")
+    assert "共 2 人支持" in carol.say(f"附议 {code}")
+    assert topic_of(fast_db, code).support_count == 2
+    assert len(fast_db.scalars(select(TopicSupport)).all()) == 2
+    listing = bob.say("议题")
+    assert code in listing and "2人附议" in listing
+    far = chat.registered("dan", scene="xianhu", address="仙湖花园1座")
+    assert "没有找到" in far.say(f"附议 {code}")  # another community's topic
+
+
+def test_opinions_one_per_resident_from_the_audience_until_the_deadline(chat, uow, clock, fast_db):
+    alice, bob = chat.registered("alice"), chat.registered("bob", address="5栋")
+    code = re.search(r"YT\d+", alice.say(f"我有建议 {TOPIC}")).group(0)
+    topic = topic_of(fast_db, code)
+    assert "没有在征集" in alice.say(f"意见 {code} 同意")
+    building = alice.resident.building_id
+    topics.open_opinions(uow, STAFF, topic, {"type": "building", "id": building}, days=3)
+    assert fast_db.scalar(select(Broadcast).where(Broadcast.title.contains("征集意见")))
+    assert "已记录" in alice.say(f"意见 {code} 同意，希望按楼层分摊")
+    assert "改成最新" in alice.say(f"意见 {code} 反对，费用太高")
+    [mine] = fast_db.scalars(select(Opinion)).all()
+    assert mine.stance == "disagree" and "费用太高" in mine.text
+    assert "只征集相关楼栋" in bob.say(f"意见 {code} 同意")  # 5栋 is not in the audience
+    assert "请在编号后写上" in alice.say(f"意见 {code}")
+    clock.advance(days=3, minutes=1)
+    assert "已经结束" in alice.say(f"意见 {code} 还是同意")
+    assert topics.opinion_summary(uow, topic) == {"disagree": 1}
+
+
+def test_five_steps_from_a_report_to_publicity(chat, uow, clock, rt, fast_db):
+    alice, owner = chat.registered("alice"), chat.registered("wang", address="3栋1单元")
+    bob = chat.registered("bob")
+    report_code = file_report(alice, description="3栋想加装电梯，希望社区组织大家商量", where="3栋")
+    report = fast_db.scalar(select(Report).where(Report.code == report_code))
+    assert report.tier.value == "big"
+    topic = topics.from_report(uow, STAFF, report)  # 大事 → 议题, its reporter the proposer
+    with pytest.raises(Refused):
+        topics.from_report(uow, STAFF, report)
+    topics.support(uow, bob.resident, topic)
+    topics.open_opinions(uow, STAFF, topic, days=2)
+    bob.say(f"意见 {topic.code} 同意")
+    meeting = fast_db.get(Meeting, make_meeting(uow, type=MeetingType.JOINT, title="3栋加装电梯四方联席会议"))
+    decisions.schedule(uow, STAFF, topic, meeting)
+    assert any("四方联席会议" in t for t in pushed(bob, "topic_update"))  # supporters told
+    assert any(item.get("topic_id") == topic.id for item in meeting.agenda)
+    today = uow.now.astimezone(uow.config.tz).date()
+    with pytest.raises(Refused):
+        decisions.decide(uow, STAFF, topic, [{"text": "报方案", "owner": "业委会", "due_on": today - timedelta(days=1)}])
+    items = decisions.decide(uow, STAFF, topic, [
+        {"text": "报送加装电梯方案", "owner": "业委会", "owner_id": owner.resident.id,
+         "due_on": today + timedelta(days=5)},
+        {"text": "公示费用分摊表", "owner": "物业", "due_on": today + timedelta(days=10)}])
+    assert topic_of(fast_db, topic.code).status is TopicStatus.DECIDED
+    assert any("报送加装电梯方案" in t for t in pushed(alice, "topic_update"))
+    assert any("由您负责" in t for t in pushed(owner, "decision_item"))
+    clock.advance(days=3)  # two days before the due date: reminded, once
+    assert deliberation_jobs.remind_item_owners(rt) == 1
+    assert deliberation_jobs.remind_item_owners(rt) == 1  # same key: still one row
+    assert len([t for t in pushed(owner, "decision_item") if "到期" in t]) == 1
+    clock.advance(days=3)  # overdue
+    deliberation_jobs.remind_item_owners(rt)
+    assert any("已过期限" in t for t in pushed(owner, "decision_item"))
+    decisions.note_progress(uow, STAFF, items[0], "方案初稿已完成")
+    decisions.complete(uow, STAFF, items[0], "方案已报街道")
+    fast_db.expire_all()
+    assert fast_db.get(Report, report.id).status is not Status.RESOLVED  # one item still open
+    with pytest.raises(Refused):
+        decisions.complete(uow, STAFF, items[0], "again")
+    decisions.complete(uow, STAFF, items[1], "分摊表已张贴")
+    fast_db.expire_all()
+    assert fast_db.get(Report, report.id).status is Status.RESOLVED  # its reporter is asked
+    assert any("已全部落实" in t for t in pushed(alice))
+    decisions.publicise(uow, STAFF, fast_db.get(Topic, topic.id))
+    notice = fast_db.scalar(select(Broadcast).where(Broadcast.title.contains("议事结果公示")))
+    assert notice and "报送加装电梯方案" in notice.text and "已完成" in notice.text
+    assert fast_db.get(Topic, topic.id).status is TopicStatus.PUBLICISED
+    actions = [a.action for a in fast_db.scalars(select(AuditLog).where(AuditLog.action.like("topic_%")))]
+    assert actions == ["topic_from_report", "topic_open_opinions", "topic_schedule", "topic_decide",
+                       "topic_publicise"]
+
+
+def test_declined_topics_tell_proposer_and_supporters(chat, uow, fast_db):
+    alice, bob = chat.registered("alice"), chat.registered("bob")
+    code = re.search(r"YT\d+", alice.say(f"我有建议 {TOPIC}")).group(0)
+    bob.say(f"附议 {code}")
+    topic = topic_of(fast_db, code)
+    with pytest.raises(Refused):
+        topics.decline(uow, STAFF, topic, "  ")
+    topics.decline(uow, STAFF, topic, "已纳入街道统一改造计划")
+    for person in (alice, bob):
+        assert any("已纳入街道统一改造计划" in t for t in pushed(person, "topic_update"))
+    assert "不能这样操作" in chat.registered("carol").say(f"附议 {code}")
+    assert fast_db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "topic_update")).all()
+    assert fast_db.scalars(select(DecisionItem)).all() == []
+
+
+
