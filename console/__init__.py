@@ -48,13 +48,14 @@ def init_console(app: Flask, config: Config) -> None:
         reports,
         residents,
         timebank,
+        topics,
     )
 
     auth.init_auth(app, config)
     app.register_blueprint(Blueprint("console_assets", __name__, static_folder="static",
                                      template_folder="templates",
                                      static_url_path="/console/static"))
-    for module in (auth, dashboard, reports, oversight, chats, meetings, broadcasts, timebank,
+    for module in (auth, dashboard, reports, oversight, topics, chats, meetings, broadcasts, timebank,
                    residents, exports, outbox, accounts):
         app.register_blueprint(module.bp)
     for code in (400, 403, 404):

@@ -28,6 +28,7 @@ from console.access import (
 from console.web import config, db, get_or_404, int_arg, now, paginate, to_id, unit
 from core.media import send_photo
 from core.texts import text
+from domain.deliberation import topics
 from domain.errors import Refused
 from domain.reports import lifecycle, oversight, paths, places, queries
 from domain.reports.categories import categories, category
@@ -266,6 +267,20 @@ def agenda(code: str):
         return redirect(url_for("reports.detail", code=report.code))
     return _run(report, lambda: paths.put_on_agenda(unit(), _actor(), report, meeting),
                 "c_report_on_agenda", title=meeting.title)
+
+
+@bp.post("/<code>/topic")
+@allow(*WRITE)
+def to_topic(code: str):
+    """大事 → 议题: the report becomes a topic for 五步议事 (its reporter the proposer)."""
+    report = _report(code)
+    try:
+        topic = topics.from_report(unit(), _actor(), report)
+    except Refused as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("reports.detail", code=report.code))
+    flash(text("c_topic_done", code=topic.code), "ok")
+    return redirect(url_for("topics.detail", topic_id=topic.id))
 
 
 @bp.post("/<code>/publish")

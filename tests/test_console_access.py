@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from domain.deliberation import topics
 from linli.app import create_app
 from models import Account, Broadcast, Report, ReportPhoto, StaffUser
 from tests.console_helpers import (
@@ -43,6 +44,15 @@ ROUTES = [
     ("POST", "/console/reports/{code}/supervise", WRITE, True),
     ("POST", "/console/reports/{code}/answer", WORK, True),
     ("POST", "/console/reports/{code}/agenda", WRITE, True),
+    ("POST", "/console/reports/{code}/topic", WRITE, True),
+    ("GET", "/console/topics", READ, False),
+    ("GET", "/console/topics/{topic}", READ, True),
+    ("POST", "/console/topics/{topic}/opinions", WRITE, True),
+    ("POST", "/console/topics/{topic}/decline", WRITE, True),
+    ("POST", "/console/topics/{topic}/schedule", WRITE, True),
+    ("POST", "/console/topics/{topic}/decide", WRITE, True),
+    ("POST", "/console/topics/{topic}/publicise", WRITE, True),
+    ("POST", "/console/topics/items/999999", WRITE, False),
     ("GET", "/console/oversight/supervisions", EVERYONE, False),
     ("GET", "/console/oversight/visits", READ, False),
     ("POST", "/console/oversight/visits/999999", WRITE, False),
@@ -116,9 +126,10 @@ def world(chat, uow, fast_db, accounts, tmp_path):
     broadcast = fast_db.scalar(select(Broadcast.id).order_by(Broadcast.id.desc()))
     alice.say("人工")
     handoff = alice.resident.handoff_id
+    topic = topics.propose(uow, alice.resident, "3栋想加装电梯，请社区组织商量")
     return {"code": code, "meeting": meeting, "photo": photo.id, "broadcast": broadcast,
             "account": account.id, "resident": resident.id, "community": resident.community_id,
-            "other_user": accounts["t-other"], "handoff": handoff}
+            "other_user": accounts["t-other"], "handoff": handoff, "topic": topic.id}
 
 
 def expected(role: str | None, allowed: set, scoped: bool, method: str) -> set[int]:

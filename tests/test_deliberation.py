@@ -149,3 +149,32 @@ def test_declined_topics_tell_proposer_and_supporters(chat, uow, fast_db):
 
 
 
+
+
+def test_console_runs_the_steps_and_the_board_shows_the_outcome(chat, app, uow, fast_db):
+    from tests.console_helpers import Console, add_accounts_to
+
+    add_accounts_to(fast_db)
+    alice = chat.registered("alice")
+    code = re.search(r"YT\d+", alice.say(f"我有建议 {TOPIC}")).group(0)
+    topic = topic_of(fast_db, code)
+    desk = Console(app.test_client())
+    desk.login("t-staff")
+    assert code in desk.get("/console/topics").text
+    desk.post(f"/console/topics/{topic.id}/opinions", {"audience": "community", "days": "5"})
+    assert topic_of(fast_db, code).status is TopicStatus.COLLECTING
+    alice.say(f"意见 {code} 同意，越快越好")
+    page = desk.get(f"/console/topics/{topic.id}").text
+    assert "越快越好" in page and "同意 1" in page
+    bad = desk.follow(desk.post(f"/console/topics/{topic.id}/decide", {"items": "报方案｜业委会｜明天"}))
+    assert "写清事项" in bad and fast_db.scalars(select(DecisionItem)).all() == []
+    due = (uow.now + timedelta(days=7)).astimezone(uow.config.tz).date().isoformat()
+    desk.post(f"/console/topics/{topic.id}/decide", {"items": f"报送加装电梯方案｜业委会｜{due}\n"
+                                                             f"公示费用分摊表｜物业｜{due}"})
+    items = fast_db.scalars(select(DecisionItem).order_by(DecisionItem.id)).all()
+    assert [i.owner for i in items] == ["业委会", "物业"]
+    desk.post(f"/console/topics/items/{items[0].id}", {"note": "方案已报街道", "done": "1"})
+    desk.post(f"/console/topics/{topic.id}/publicise")
+    board = app.test_client().get(f"/board/{topic.community_id}").text  # public: no sign-in
+    assert code in board and "报送加装电梯方案" in board and "已完成" in board and "待落实" in board
+    assert "alice" not in board and "越快越好" not in board  # never who said what

@@ -2,9 +2,9 @@
 
 `signin` signs people in with WeChat and holds the request plumbing; `pages` are the
 pages themselves (my reports, one report, one meeting, one notice, my hours, my
-subscriptions).
+subscriptions); `board` is the public 议事公示栏 of a community.
 """
-from web.resident import pages
+from web.resident import board, pages
 from web.resident.signin import bp
 
-__all__ = ["bp", "pages"]
+__all__ = ["board", "bp", "pages"]

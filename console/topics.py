@@ -1,0 +1,171 @@
+"""五步议事 in the console: topics with their support and opinions, opening them for
+opinions, declining, scheduling on a meeting, decisions with owners and due dates, their
+progress, and 公示 — every action through domain.deliberation, audited there."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from console.access import (
+    READ,
+    WRITE,
+    allow,
+    chosen_community,
+    communities,
+    grids,
+    in_scope,
+    scoped,
+)
+from console.web import config, db, now, paginate, to_id, unit
+from core.texts import text
+from domain.deliberation import decisions, topics
+from domain.errors import Refused
+from models import (
+    Building,
+    DecisionItem,
+    Meeting,
+    MeetingStatus,
+    Opinion,
+    Report,
+    Resident,
+    Topic,
+    TopicStatus,
+)
+
+bp = Blueprint("topics", __name__, url_prefix="/console/topics")
+OPINIONS_SHOWN = 200
+
+
+@bp.get("")
+@allow(*READ)
+def index():
+    status = request.args.get("status", "open")
+    query = scoped(select(Topic), Topic.community_id)
+    if (community := chosen_community(request.args.get("community"))):
+        query = query.where(Topic.community_id == community)
+    if status == "open":
+        query = query.where(Topic.status.not_in((TopicStatus.DECLINED, TopicStatus.PUBLICISED)))
+    elif status in TopicStatus.__members__.values():
+        query = query.where(Topic.status == TopicStatus(status))
+    rows, page = paginate(query.order_by(Topic.support_count.desc(), Topic.id.desc()))
+    return render_template("console/topics.html", rows=rows, page=page, status=status,
+                           statuses=list(TopicStatus), communities=communities())
+
+
+@bp.get("/<int:topic_id>")
+@allow(*READ)
+def detail(topic_id: int):
+    topic = in_scope(Topic, topic_id)
+    opinions = db().scalars(select(Opinion).where(Opinion.topic_id == topic.id)
+                            .order_by(Opinion.id.desc()).limit(OPINIONS_SHOWN)).all()
+    items = db().scalars(select(DecisionItem).where(DecisionItem.topic_id == topic.id)
+                         .order_by(DecisionItem.id)).all()
+    meetings = db().scalars(select(Meeting).where(
+        Meeting.community_id == topic.community_id, Meeting.starts_at > now(),
+        Meeting.status.in_((MeetingStatus.DRAFT, MeetingStatus.PUBLISHED))).order_by(Meeting.starts_at)).all()
+    buildings = db().scalars(select(Building).where(Building.community_id == topic.community_id)
+                             .order_by(Building.id)).all()
+    return render_template("console/topic.html", topic=topic, opinions=opinions, items=items,
+                           summary=topics.opinion_summary(unit(), topic), meetings=meetings,
+                           buildings=buildings, grids=grids(topic.community_id),
+                           meeting=db().get(Meeting, topic.meeting_id) if topic.meeting_id else None,
+                           report=db().get(Report, topic.report_id) if topic.report_id else None,
+                           proposer=db().get(Resident, topic.proposer_id) if topic.proposer_id else None,
+                           today=now().astimezone(config().tz).date(), overdue_of=_overdue)
+
+
+def _overdue(item: DecisionItem) -> bool:
+    return item.status.value == "open" and item.due_on < now().astimezone(config().tz).date()
+
+
+def _act(topic: Topic, work, ok_key: str = "c_topic_done"):
+    try:
+        work()
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(text(ok_key, code=topic.code), "ok")
+    return redirect(url_for("topics.detail", topic_id=topic.id))
+
+
+def _actor():
+    return current_user.actor
+
+
+@bp.post("/<int:topic_id>/opinions")
+@allow(*WRITE)
+def open_opinions(topic_id: int):
+    topic = in_scope(Topic, topic_id)
+    kind, ident = request.form.get("audience", "community"), to_id(request.form.get("target"))
+    audience = {"type": "community", "id": topic.community_id}
+    if kind in ("grid", "building") and ident:
+        known = {g.id for g in grids(topic.community_id)} if kind == "grid" else set(db().scalars(
+            select(Building.id).where(Building.community_id == topic.community_id)))
+        if ident not in known:
+            abort(400)
+        audience = {"type": kind, "id": ident}
+    days = to_id(request.form.get("days")) or None
+    return _act(topic, lambda: topics.open_opinions(unit(), _actor(), topic, audience, days))
+
+
+@bp.post("/<int:topic_id>/decline")
+@allow(*WRITE)
+def decline(topic_id: int):
+    topic = in_scope(Topic, topic_id)
+    return _act(topic, lambda: topics.decline(unit(), _actor(), topic, request.form.get("note", "")[:200]))
+
+
+@bp.post("/<int:topic_id>/schedule")
+@allow(*WRITE)
+def schedule(topic_id: int):
+    topic = in_scope(Topic, topic_id)
+    meeting = db().get(Meeting, to_id(request.form.get("meeting")) or 0)
+    if meeting is None:
+        flash(text("agenda_bad_meeting"), "error")
+        return redirect(url_for("topics.detail", topic_id=topic.id))
+    return _act(topic, lambda: decisions.schedule(unit(), _actor(), topic, meeting))
+
+
+def parse_items(raw: str) -> list[dict]:
+    """'事项｜负责人｜YYYY-MM-DD' per line (the owner may be a party: 业委会, 物业 …)."""
+    items = []
+    for line in (raw or "").splitlines()[:decisions.MAX_ITEMS + 1]:
+        parts = [p.strip() for p in line.replace("|", "｜").split("｜")]
+        if not any(parts):
+            continue
+        try:
+            due = date.fromisoformat(parts[2]) if len(parts) > 2 else None
+        except ValueError:
+            due = None
+        items.append({"text": parts[0], "owner": parts[1] if len(parts) > 1 else "", "due_on": due})
+    return items
+
+
+@bp.post("/<int:topic_id>/decide")
+@allow(*WRITE)
+def decide(topic_id: int):
+    topic = in_scope(Topic, topic_id)
+    return _act(topic, lambda: decisions.decide(unit(), _actor(), topic, parse_items(request.form.get("items"))))
+
+
+@bp.post("/<int:topic_id>/publicise")
+@allow(*WRITE)
+def publicise(topic_id: int):
+    topic = in_scope(Topic, topic_id)
+    return _act(topic, lambda: decisions.publicise(unit(), _actor(), topic), "c_topic_publicised")
+
+
+@bp.post("/items/<int:item_id>")
+@allow(*WRITE)
+def item(item_id: int):
+    row = db().get(DecisionItem, item_id)
+    if row is None:
+        abort(404)
+    topic = in_scope(Topic, row.topic_id)
+    note = request.form.get("note", "")[:200]
+    if request.form.get("done") == "1":
+        return _act(topic, lambda: decisions.complete(unit(), _actor(), row, note))
+    return _act(topic, lambda: decisions.note_progress(unit(), _actor(), row, note))
