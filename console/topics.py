@@ -3,7 +3,7 @@ opinions, declining, scheduling on a meeting, decisions with owners and due date
 progress, and 公示 — every action through domain.deliberation, audited there."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,18 +21,22 @@ from console.access import (
 )
 from console.web import config, db, now, paginate, to_id, unit
 from core.texts import text
-from domain.deliberation import decisions, topics
+from domain import residents
+from domain.deliberation import decisions, topics, votes
 from domain.errors import Refused
 from models import (
     Building,
     DecisionItem,
+    Invitation,
     Meeting,
     MeetingStatus,
     Opinion,
+    Party,
     Report,
     Resident,
     Topic,
     TopicStatus,
+    Vote,
 )
 
 bp = Blueprint("topics", __name__, url_prefix="/console/topics")
@@ -68,10 +72,18 @@ def detail(topic_id: int):
         Meeting.status.in_((MeetingStatus.DRAFT, MeetingStatus.PUBLISHED))).order_by(Meeting.starts_at)).all()
     buildings = db().scalars(select(Building).where(Building.community_id == topic.community_id)
                              .order_by(Building.id)).all()
+    meeting = db().get(Meeting, topic.meeting_id) if topic.meeting_id else None
+    invitations = db().execute(select(Invitation, Resident).join(Resident, Resident.id == Invitation.resident_id)
+                               .where(Invitation.meeting_id == meeting.id).order_by(Invitation.id)).all() \
+        if meeting else []
+    polls = db().scalars(select(Vote).where(Vote.topic_id == topic.id).order_by(Vote.id)).all()
     return render_template("console/topic.html", topic=topic, opinions=opinions, items=items,
+                           invitations=invitations, parties=list(Party), polls=polls,
+                           attendance=votes.attendance(unit(), meeting) if meeting else None,
+                           tallies={v.id: v.result or votes.tally(unit(), v) for v in polls},
                            summary=topics.opinion_summary(unit(), topic), meetings=meetings,
                            buildings=buildings, grids=grids(topic.community_id),
-                           meeting=db().get(Meeting, topic.meeting_id) if topic.meeting_id else None,
+                           meeting=meeting,
                            report=db().get(Report, topic.report_id) if topic.report_id else None,
                            proposer=db().get(Resident, topic.proposer_id) if topic.proposer_id else None,
                            today=now().astimezone(config().tz).date(), overdue_of=_overdue)
@@ -169,3 +181,30 @@ def item(item_id: int):
     if request.form.get("done") == "1":
         return _act(topic, lambda: decisions.complete(unit(), _actor(), row, note))
     return _act(topic, lambda: decisions.note_progress(unit(), _actor(), row, note))
+
+
+@bp.post("/<int:topic_id>/invite")
+@allow(*WRITE)
+def invite(topic_id: int):
+    """Invite a resident (by mobile) to the topic's meeting for a party (四方: 社区、业委会、物业、居民代表)."""
+    topic = in_scope(Topic, topic_id)
+    meeting = db().get(Meeting, topic.meeting_id) if topic.meeting_id else None
+    resident = residents.by_mobile(unit(), request.form.get("mobile", "").strip()[:11], topic.community_id)
+    party = request.form.get("party", "")
+    if meeting is None or resident is None or party not in Party.__members__.values():
+        flash(text("c_invite_unknown"), "error")
+        return redirect(url_for("topics.detail", topic_id=topic.id))
+    return _act(topic, lambda: votes.invite(unit(), _actor(), meeting, resident, Party(party)))
+
+
+@bp.post("/<int:topic_id>/vote")
+@allow(*WRITE)
+def open_vote(topic_id: int):
+    topic = in_scope(Topic, topic_id)
+    days = to_id(request.form.get("days")) or 1
+    options = request.form.get("options", "").splitlines()[:votes.MAX_OPTIONS + 1]
+    meeting = db().get(Meeting, topic.meeting_id) if topic.meeting_id else None
+    return _act(topic, lambda: votes.open_vote(
+        unit(), _actor(), topic, question=request.form.get("question", "")[:100], options=options,
+        electorate=request.form.get("electorate", ""), meeting=meeting,
+        closes_at=now() + timedelta(days=min(days, 365))))

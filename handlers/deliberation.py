@@ -1,5 +1,6 @@
 """五步议事 in the chat: raise a topic (我有建议), support one (附议), list the community's
-topics (议题) and give an opinion while it is collected (意见)."""
+topics (议题), give an opinion while it is collected (意见), answer an invitation (参加 /
+不参加) and vote (投票)."""
 from __future__ import annotations
 
 import enum
@@ -14,10 +15,10 @@ from bot.router import Router
 from core.clock import local
 from core.texts import text
 from core.words import normalise
-from domain.deliberation import topics
+from domain.deliberation import topics, votes
 from domain.errors import Refused
 from handlers.registration import registered_first
-from models import Topic, TopicStatus
+from models import Meeting, Topic, TopicStatus, Vote
 
 router = Router("deliberation")
 FLOW = "topic"
@@ -118,3 +119,46 @@ def opinion(ctx: Context, msg: Incoming, args: str) -> Reply:
         return Reply(refusal.message)
     return ctx.reply("opinion_updated" if replaced else "opinion_saved", code=topic.code,
                      until=local(ctx.config, topic.opinions_until))
+
+
+@router.keyword("投票", "表决", args=r"TP\d{6,10}\s*\d{1,2}")
+def vote(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """投票 TP000123 1: the option's number."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    if not args:
+        return ctx.reply("vote_needs_code")
+    code, number = re.match(r"(TP\d{6,10})\s*(\d{1,2})", args, re.IGNORECASE).groups()
+    found = ctx.session.scalar(select(Vote).where(Vote.code == code.upper()))
+    if found is None:
+        return ctx.reply("vote_not_found", code=code.upper())
+    try:
+        votes.cast(ctx.uow, ctx.resident, found, int(number))
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("vote_cast", code=found.code, option=found.options[int(number) - 1],
+                     until=local(ctx.config, found.closes_at))
+
+
+def _answer(ctx: Context, args: str, coming: bool) -> Reply:
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    meeting = ctx.session.get(Meeting, int(args)) if args and int(args) < 2 ** 31 else None
+    if meeting is None:
+        return ctx.reply("rsvp_not_invited")
+    try:
+        votes.rsvp(ctx.uow, ctx.resident, meeting, coming)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("rsvp_yes" if coming else "rsvp_no", title=meeting.title,
+                     when=local(ctx.config, meeting.starts_at), place=meeting.place)
+
+
+@router.keyword("参加", "出席", args=r"\d{1,9}", bare=False)
+def rsvp_yes(ctx: Context, msg: Incoming, args: str) -> Reply:
+    return _answer(ctx, args, True)
+
+
+@router.keyword("不参加", "不出席", args=r"\d{1,9}", bare=False)
+def rsvp_no(ctx: Context, msg: Incoming, args: str) -> Reply:
+    return _answer(ctx, args, False)

@@ -2,7 +2,19 @@
 from models.base import Base, utcnow
 from models.community import Building, Community, Grid, GridWorker
 from models.conversation import Conversation
-from models.deliberation import DecisionItem, ItemStatus, Opinion, Topic, TopicStatus, TopicSupport
+from models.deliberation import (
+    Ballot,
+    DecisionItem,
+    Invitation,
+    ItemStatus,
+    Opinion,
+    Party,
+    Topic,
+    TopicStatus,
+    TopicSupport,
+    Vote,
+    VoteStatus,
+)
 from models.handoff import Handoff, HandoffMessage, HandoffStatus
 from models.inbound import PlatformEvent, ProcessedMessage
 from models.meeting import Meeting, MeetingStatus, MeetingType, Signup, SignupStatus
@@ -47,6 +59,11 @@ from models.timebank import (
 )
 
 __all__ = [
+                           "Ballot",
+                           "Invitation",
+                           "Party",
+                           "Vote",
+                           "VoteStatus",
                            "DecisionItem",
                            "ItemStatus",
                            "Opinion",

@@ -93,3 +93,70 @@ class DecisionItem(Base):
     progress: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # {at, by, note}
     done_at: Mapped[timestamp | None]
     created_at: Mapped[created]
+
+
+class VoteStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # results computed and frozen
+
+
+class Vote(Base):
+    """表决 on a topic's options, by the meeting's invited members or one vote per household
+    of the topic's audience, until a deadline; the result is frozen when it closes."""
+
+    __tablename__ = "votes"
+
+    id: Mapped[intpk]
+    code: Mapped[str | None] = mapped_column(String(16), unique=True)  # TP000123
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    question: Mapped[str] = mapped_column(String(100))
+    options: Mapped[list[str]] = mapped_column(JSONType)
+    electorate: Mapped[str] = mapped_column(String(16))  # invited | household
+    electorate_size: Mapped[int] = mapped_column(Integer)  # fixed when it opens
+    quorum: Mapped[float] = mapped_column()  # share of the electorate that must vote
+    majority: Mapped[float] = mapped_column()  # share of votes cast the winner needs (more than)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[VoteStatus] = mapped_column(str_enum(VoteStatus), default=VoteStatus.OPEN)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[created]
+
+
+class Ballot(Base):
+    """One vote. `voter_key` is what may vote once: the resident, or their household."""
+
+    __tablename__ = "ballots"
+    __table_args__ = (UniqueConstraint("vote_id", "voter_key"),)
+
+    id: Mapped[intpk]
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), index=True)
+    voter_key: Mapped[str] = mapped_column(String(80))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    choice: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Party(enum.StrEnum):
+    """四方联席会议's parties, and the experts sometimes asked in."""
+
+    COMMUNITY = "community"  # 社区两委
+    OWNERS = "owners"  # 业委会
+    PROPERTY = "property"  # 物业
+    RESIDENTS = "residents"  # 居民代表
+    EXPERT = "expert"  # 专家、律师
+
+
+class Invitation(Base):
+    """Someone invited to a deliberation meeting for a party, and their answer (RSVP)."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("meeting_id", "resident_id"),)
+
+    id: Mapped[intpk]
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    party: Mapped[Party] = mapped_column(str_enum(Party))
+    answer: Mapped[str | None] = mapped_column(String(8))  # yes | no; None: not yet
+    answered_at: Mapped[timestamp | None]
+    created_at: Mapped[created]

@@ -160,6 +160,11 @@ def decision_reminders() -> None:
     deliberation_jobs.remind_item_owners(_rt())
 
 
+def vote_closing() -> None:
+    """Votes past their deadline counted and frozen, followers told."""
+    deliberation_jobs.close_votes(_rt())
+
+
 # id → (function, trigger kwargs); cron times are local (config timezone).
 JOBS = {
     "dispatch-outbox": (dispatch_outbox, {"trigger": "interval", "seconds": DISPATCH_EVERY}),
@@ -177,4 +182,5 @@ JOBS = {
     "timebank-pending": (timebank_pending, {"trigger": "cron", "hour": 10}),
     "timebank-expiry": (timebank_expiry, {"trigger": "cron", "day": 1, "hour": 3}),
     "decision-reminders": (decision_reminders, {"trigger": "cron", "hour": 9, "minute": 30}),
+    "vote-closing": (vote_closing, {"trigger": "interval", "minutes": 1}),
 }

@@ -53,6 +53,8 @@ ROUTES = [
     ("POST", "/console/topics/{topic}/decide", WRITE, True),
     ("POST", "/console/topics/{topic}/publicise", WRITE, True),
     ("POST", "/console/topics/items/999999", WRITE, False),
+    ("POST", "/console/topics/{topic}/invite", WRITE, True),
+    ("POST", "/console/topics/{topic}/vote", WRITE, True),
     ("GET", "/console/oversight/supervisions", EVERYONE, False),
     ("GET", "/console/oversight/visits", READ, False),
     ("POST", "/console/oversight/visits/999999", WRITE, False),

@@ -114,6 +114,15 @@ class DeliberationConfig(Section):
     topic_max_chars: int = Field(500, le=500)
     opinion_days: int = Field(7, ge=1, le=90)
     remind_days_before: int = Field(2, ge=0, le=30)
+    # 表决: share of the electorate that must vote, per meeting type ("default" for the
+    # rest and for household votes without a meeting), and the share of votes cast the
+    # winning option needs more than.
+    quorum: dict[str, float] = {"joint": 2 / 3, "council": 0.5, "default": 0.5}
+    majority: float = Field(0.5, ge=0.5, lt=1)
+    max_vote_days: int = Field(30, ge=1, le=90)
+
+    def quorum_for(self, meeting_type: str | None) -> float:
+        return self.quorum.get(meeting_type or "default", self.quorum.get("default", 0.5))
 
 
 class ContactPoint(Section):
