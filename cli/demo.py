@@ -39,6 +39,7 @@ def run(config: Config) -> None:
         if _up(f"http://127.0.0.1:{web_port}/healthz", asked) and \
                 _up(f"http://127.0.0.1:{sim_port}/sim/api/state", asked):
             print(_menu(config))
+            _worker_phones(sim_port)
             print(banner(config, quiet), flush=True)
         while not asked and all(p.poll() is None for p in procs):
             time.sleep(0.2)
@@ -50,6 +51,17 @@ def banner(config: Config, quiet: str) -> str:
     host, sim = config.server.public_url, f"http://127.0.0.1:{config.simulator.port}"
     return text("demo_banner", sim=sim, host=host, password=config.demo.staff_password,
                 quiet=text("demo_quiet", hours=quiet) if quiet else text("demo_no_quiet"))
+
+
+# The seeded grid workers' phones: pushes to them show in the simulator's persona list.
+WORKER_PHONES = {"demo-gridworker-jinning-1": "金宁第一网格网格员", "demo-gridworker-jinning-2": "金宁第二网格网格员"}
+
+
+def _worker_phones(sim_port: int) -> None:
+    base = f"http://127.0.0.1:{sim_port}/sim/api"
+    for openid, nickname in WORKER_PHONES.items():
+        requests.post(f"{base}/personas", json={"openid": openid, "nickname": nickname}, timeout=5)
+    requests.post(f"{base}/followers", json={"openids": list(WORKER_PHONES), "window": True}, timeout=5)
 
 
 def _env(extra: dict) -> dict:

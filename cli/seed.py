@@ -86,6 +86,10 @@ def seed(config: Config, role_accounts: bool = False) -> str:
                             resident_id=worker.id, role=Role.GRID_WORKER)
                 _get_or_add(session, GridWorker, {"title": f"{grid_name} 网格员"},
                             grid_id=grid.id, resident_id=worker.id)
+                if role_accounts and not worker.followed:  # the demo: a phone in the simulator
+                    worker.followed, worker.followed_at = True, uow.now
+                    worker.registered_at = worker.registered_at or uow.now
+                    worker.consent_version, worker.consented_at = config.privacy.consent_version, uow.now
         import_outlines(uow, actor, json.loads(DEMO_PLACES.read_text(encoding="utf-8")))
         save_account(uow, actor, config.demo.staff_username, config.demo.staff_password,
                      role="admin", community_id=None, display_name="演示管理员")

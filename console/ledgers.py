@@ -16,6 +16,7 @@ from core.texts import text
 from domain.people import mask_name, person_name
 from domain.reports.categories import categories
 from models import (
+    Building,
     Meeting,
     MeetingStatus,
     RecordStatus,
@@ -25,6 +26,7 @@ from models import (
     ReturnVisit,
     ServiceRecord,
     Signup,
+    Status,
     Supervision,
 )
 from models.resident import mask_mobile
@@ -58,13 +60,19 @@ def _reports(session, config, community_id, start, end) -> list[list]:
         .order_by(Report.id)).all()
     people = {r.id: r for r in session.scalars(select(Resident).where(
         Resident.id.in_([r.resident_id for r in found if r.resident_id])))}
-    results = {}
+    results, closing = {}, {}
     for event in session.scalars(select(ReportEvent).where(
             ReportEvent.report_id.in_([r.id for r in found]), ReportEvent.note.is_not(None))
             .order_by(ReportEvent.id)):
-        results[event.report_id] = event.note  # the latest note: what was done
+        results[event.report_id] = event.note  # the latest note …
+        if event.to_status in (Status.RESOLVED, Status.REJECTED, Status.REFERRED):
+            closing[event.report_id] = event.note  # … unless one says how it was closed
+    results.update(closing)
     names = {c.code: c.name for c in categories(config)}
     ids = [r.id for r in found]
+    # 地点: the building the report resolved to (never a typed home address), else the words.
+    buildings = dict(session.execute(select(Building.id, Building.name).where(
+        Building.id.in_({r.building_id for r in found if r.building_id}))).all())
     tickets: dict[int, list[Supervision]] = {}
     for ticket in session.scalars(select(Supervision).where(Supervision.report_id.in_(ids))):
         tickets.setdefault(ticket.report_id, []).append(ticket)
@@ -79,7 +87,7 @@ def _reports(session, config, community_id, start, end) -> list[list]:
             else text("c_source_open311")
         rows.append([n, _local(config, report.created_at), report.code, reporter,
                      names.get(report.category, report.category), _triage(report),
-                     report.address or "", report.description, report.assignee_title,
+                     buildings.get(report.building_id) or report.address or "", report.description, report.assignee_title,
                      _local(config, report.accepted_at), _local(config, report.resolved_at),
                      results.get(report.id, ""), text(f"status_{report.status.value}"),
                      report.rating or "", _supervision(tickets.get(report.id, [])),

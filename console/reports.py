@@ -35,7 +35,9 @@ from domain.reports.categories import categories, category
 from domain.reports.routing import assignees
 from models import (
     OPEN_STATUSES,
+    Building,
     Community,
+    Grid,
     MediationCase,
     Meeting,
     Report,
@@ -110,13 +112,17 @@ def detail(code: str):
                           .order_by(ReturnVisit.id)).all()
     meetings = db().scalars(select(Meeting).where(
         Meeting.community_id == report.community_id, Meeting.status.in_(paths.AGENDA_STATUSES),
-        Meeting.starts_at > now()).order_by(Meeting.starts_at).limit(20)).all()
+        Meeting.type.in_(paths.DELIBERATIONS), Meeting.starts_at > now())
+        .order_by(Meeting.starts_at).limit(20)).all()
+    building = db().get(Building, report.building_id) if report.building_id else None
+    grid = db().get(Grid, report.grid_id) if report.grid_id else None
     mediation = db().scalar(select(MediationCase).where(MediationCase.report_id == report.id))
     return render_template("console/report.html", report=report, community=community,
                            targets=targets, original=original, grids={g.id: g for g in grids()},
                            category=category(config(), report.category), reporter=reporter,
                            position=_position(report, community), tickets=tickets, visits=visits,
-                           meetings=meetings, mediation=mediation,
+                           meetings=meetings, mediation=mediation, building=building,
+                           grid_name=grid.name if grid else None,
                            templates=_templates(), open=report.status in OPEN_STATUSES)
 
 

@@ -24,6 +24,7 @@ from core.texts import text
 from domain import residents
 from domain.deliberation import decisions, topics, votes
 from domain.errors import Refused
+from domain.reports.paths import DELIBERATIONS
 from models import (
     Building,
     DecisionItem,
@@ -69,6 +70,7 @@ def detail(topic_id: int):
                          .order_by(DecisionItem.id)).all()
     meetings = db().scalars(select(Meeting).where(
         Meeting.community_id == topic.community_id, Meeting.starts_at > now(),
+        Meeting.type.in_(DELIBERATIONS),
         Meeting.status.in_((MeetingStatus.DRAFT, MeetingStatus.PUBLISHED))).order_by(Meeting.starts_at)).all()
     buildings = db().scalars(select(Building).where(Building.community_id == topic.community_id)
                              .order_by(Building.id)).all()

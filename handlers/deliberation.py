@@ -12,6 +12,7 @@ from bot.context import Context, Reply
 from bot.conversation import Flow, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
+from bot.understanding import yes_or_no
 from core.clock import local
 from core.texts import text
 from core.words import normalise
@@ -31,6 +32,7 @@ STANCE_WORDS = (("不同意", "disagree"), ("反对", "disagree"), ("同意", "a
 
 class Step(enum.StrEnum):
     WORDS = "words"
+    OFFERED = "offered"
 
 
 def _topic(ctx: Context, code: str) -> Topic | None:
@@ -62,9 +64,30 @@ def step_words(ctx: Context, msg: Incoming) -> Reply:
     return _raise(ctx, msg.text or "")
 
 
-router.flow(Flow(FLOW, "flow_topic", Step, {Step.WORDS: step_words},
+@router.intent("suggest")
+def suggestion_in_words(ctx: Context, msg: Incoming) -> Reply:
+    """"3栋想加装电梯，希望社区组织大家商量": offered as a topic, the words kept."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    words = msg.text or ""
+    if len(" ".join(words.split())) < ctx.config.deliberation.topic_min_chars:
+        return start(ctx, FLOW, Step.WORDS)
+    return start(ctx, FLOW, Step.OFFERED, words=words)
+
+
+def step_offered(ctx: Context, msg: Incoming) -> Reply:
+    said = yes_or_no(msg.text)
+    if said is True:
+        return _raise(ctx, ctx.conversation.data["words"])
+    if said is False:
+        return done(ctx, "topic_offer_declined")
+    return reask(ctx, "reply_one_or_two")
+
+
+router.flow(Flow(FLOW, "flow_topic", Step, {Step.WORDS: step_words, Step.OFFERED: step_offered},
                  {Step.WORDS: lambda ctx: text("ask_topic", min=ctx.config.deliberation.topic_min_chars,
-                                              max=ctx.config.deliberation.topic_max_chars)},
+                                              max=ctx.config.deliberation.topic_max_chars),
+                  Step.OFFERED: lambda ctx: text("topic_offer", words=ctx.conversation.data["words"][:60])},
                  free_text=frozenset({Step.WORDS})))
 
 

@@ -158,7 +158,8 @@ def step_comment(ctx: Context, msg: Incoming) -> Reply:
     words = (msg.text or "").strip()
     if words and normalise(words) not in vocab.SKIP:
         lifecycle.comment(ctx.uow, ctx.resident, report, words)
-    return done(ctx, "thanks_feedback", code=report.code)
+    return done(ctx, "thanks_feedback_low" if report.rating and report.rating <= 2 else "thanks_feedback",
+                code=report.code)
 
 
 router.flow(Flow(FLOW, "flow_feedback", Step, {Step.RATE: step_rate, Step.COMMENT: step_comment},

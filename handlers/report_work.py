@@ -17,7 +17,7 @@ from bot.conversation import Flow, done, start
 from bot.inbound import Incoming
 from bot.router import Router
 from core.clock import local
-from core.texts import text, vocab
+from core.texts import TEXTS, text, vocab
 from core.words import normalise
 from domain.errors import Refused
 from domain.reports import lifecycle, oversight, queries
@@ -48,7 +48,8 @@ def _load(ctx: Context, args: str, command: str, needs_text: bool = False,
     if not may_work(ctx.actor, report):
         return None, rest, ctx.reply("not_allowed")
     if needs_text and not rest:
-        return None, rest, ctx.reply("work_needs_text", what=command, example=example)
+        what = text(f"needs_text_{command}") if f"needs_text_{command}" in TEXTS else command
+        return None, rest, ctx.reply("work_needs_text", what=what, example=example)
     return report, rest, None
 
 

@@ -178,3 +178,14 @@ def test_console_runs_the_steps_and_the_board_shows_the_outcome(chat, app, uow, 
     board = app.test_client().get(f"/board/{topic.community_id}").text  # public: no sign-in
     assert code in board and "报送加装电梯方案" in board and "已完成" in board and "待落实" in board
     assert "alice" not in board and "越快越好" not in board  # never who said what
+
+
+def test_a_proposal_in_everyday_words_is_offered_as_a_topic(chat, fast_db):
+    lin = chat.registered("lin")
+    offer = lin.say("我哋3栋想加装电梯，希望社区组织大家商量")  # Cantonese, no command
+    assert "提为社区议题" in offer
+    reply = lin.say("系")
+    code = re.search(r"YT\d+", reply).group(0)
+    assert "加装电梯" in topic_of(fast_db, code).body
+    assert "没有提交" in (lin.say("3栋想加装电梯，大家商量一下") and lin.say("2"))
+    assert len(fast_db.scalars(select(Topic)).all()) == 1

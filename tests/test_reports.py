@@ -279,7 +279,7 @@ def test_only_the_assignee_may_act(registered, worker, chat, db):
     p.say(f"办结 {code} 我自己修好了")  # a resident sending 办结: not a command for them
     assert report_row(db, code).status is Status.SUBMITTED
     assert "没有找到编号" in worker.say("接单 BS999999")
-    assert "请写明办结" in worker.say(f"办结 {code}")
+    assert "请写明处理情况" in worker.say(f"办结 {code}")
 
 
 def test_transfer_to_another_grid_and_to_staff(registered, worker, chat, db):

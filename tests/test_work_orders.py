@@ -221,7 +221,7 @@ def test_private_matter_advice_then_mediation(registered, staffer, uow, db):
     assert refused.value.key == "c_publish_private" and report_row(db, code).published is False
 
     reply = p.say("调解")
-    assert f"已为您申请社区调解（{code}），金宁社区人民调解委员会会在11月19日 17:00前联系您" in reply
+    assert f"已为您申请社区调解（{code}），金宁社区人民调解委员会会尽快联系您，11月19日 17:00前给出处理结果" in reply
     [case] = rows(db, MediationCase)
     report = report_row(db, code)
     assert case.report_id == report.id and report.status is Status.IN_PROGRESS

@@ -54,4 +54,5 @@ TEXTS: dict[str, str] = {
     "c_path_grid": "小事·网格员",
     "c_path_advice": "私事·建议",
     "c_path_mediation": "私事·调解",
+    "c_choose": "请选择",
 }

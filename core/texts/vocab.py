@@ -7,14 +7,14 @@ from __future__ import annotations
 CANCEL = frozenset({"取消", "退出", "cancel", "q"})
 HELP = frozenset({"帮助", "help", "?", "？"})
 MENU = frozenset({"菜单", "menu"})
-SKIP = frozenset({"跳过", "不用", "没有", "无"})
+SKIP = frozenset({"跳过", "不用", "没有", "无", "没相", "没有相", "没相片", "没照片", "没有照片", "不用了", "冇相", "冇相片", "冇", "唔使", "唔洗"})
 DONE = frozenset({"好了", "好", "完成", "发完了", "ok", "没有了", "就这些"})
 CONFIRM = frozenset({"1", "提交", "确认"})
 DECLINE = frozenset({"2"})
 # Yes and no as people say them (after `bot.understanding.clean`: Cantonese already in
 # Mandarin, so 唔要 arrives as 不要). A reply that starts with one of them counts.
 YES = ("好的", "好啊", "好", "是的", "是啊", "是", "对的", "对啊", "对", "可以", "行", "嗯", "没问题",
-       "确认", "确定", "提交", "同意", "要", "ok", "yes", "得", "当然")
+       "确认", "确定", "提交", "同意", "要", "ok", "yes", "得", "当然", "系")  # 系: Cantonese 是
 NO = ("不是", "不要", "不用", "不对", "不行", "不好", "不同意", "不确认", "不", "算了", "否", "没有",
       "no", "别")
 # Ratings said in words, strongest first within each group (不满意 is read before 满意).

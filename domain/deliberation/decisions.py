@@ -16,13 +16,13 @@ from domain.actor import Actor
 from domain.deliberation.topics import tell_followers
 from domain.errors import Refused
 from domain.reports import lifecycle
+from domain.reports.paths import AGENDA_STATUSES, DELIBERATIONS
 from domain.unit import Unit, use_case
 from models import (
     OPEN_STATUSES,
     DecisionItem,
     ItemStatus,
     Meeting,
-    MeetingStatus,
     Report,
     Status,
     Topic,
@@ -44,7 +44,7 @@ def schedule(uow: Unit, actor: Actor, topic: Topic, meeting: Meeting) -> Topic:
     if topic.status not in (TopicStatus.PROPOSED, TopicStatus.COLLECTING):
         raise Refused("topic_closed", code=topic.code, status=text(f"topic_status_{topic.status.value}"))
     if meeting.community_id != topic.community_id or meeting.starts_at <= uow.now or \
-            meeting.status not in (MeetingStatus.DRAFT, MeetingStatus.PUBLISHED):
+            meeting.status not in AGENDA_STATUSES or meeting.type not in DELIBERATIONS:
         raise Refused("agenda_bad_meeting")
     meeting.agenda = [*meeting.agenda, {"text": f"{topic.code} {topic.title}", "topic_id": topic.id}]
     before = topic.status.value

@@ -18,6 +18,7 @@ from domain import audit, broadcasts
 from domain.actor import Actor
 from domain.deliberation.topics import in_audience, tell_followers
 from domain.errors import Refused
+from domain.reports.paths import DELIBERATIONS
 from domain.reports.places import address_key
 from domain.unit import Unit, use_case
 from models import (
@@ -25,7 +26,6 @@ from models import (
     Invitation,
     Meeting,
     MeetingStatus,
-    MeetingType,
     Party,
     Resident,
     Topic,
@@ -33,7 +33,6 @@ from models import (
     VoteStatus,
 )
 
-DELIBERATIONS = (MeetingType.COUNCIL, MeetingType.JOINT, MeetingType.HEARING)
 ROOM = re.compile(r"\d{3,4}(室|号|房)?$")
 MAX_OPTIONS, MAX_OPTION_CHARS = 6, 20
 

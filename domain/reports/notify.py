@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.clock import local
 from core.outbox import message
 from core.texts import text
 from domain.reports.categories import name_of
 from domain.reports.routing import community_staff
 from domain.unit import Unit
-from models import Report, ReportEvent, ReportFollower, Status
+from models import Building, Report, ReportEvent, ReportFollower, Status
 
 KIND = "report_status"
 
@@ -41,9 +42,13 @@ def update(uow: Unit, report: Report, event: ReportEvent, skip_resident: int | N
 
 
 def assigned(uow: Unit, report: Report, assignee_id: int, key: str) -> None:
+    """The new owner hears what, where and by when to accept."""
     name = name_of(uow.config, report.category)
+    building = uow.session.get(Building, report.building_id) if report.building_id else None
+    where = f"（{building.name}）" if building else (f"（{report.address[:20]}）" if report.address else "")
     uow.push(assignee_id, "report_assigned", message(
-        text("push_assigned", code=report.code, category=name, description=report.description[:40]),
+        text("push_assigned", code=report.code, category=name, description=report.description[:40],
+             where=where, due=local(uow.config, report.accept_due_at)),
         {"code": report.code, "category": name, "status": text("phrase_assigned"),
          "time": report.resolve_due_at}), key)
 

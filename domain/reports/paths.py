@@ -20,6 +20,7 @@ from models import (
     MediationCase,
     Meeting,
     MeetingStatus,
+    MeetingType,
     Report,
     ReportEvent,
     Resident,
@@ -28,6 +29,7 @@ from models import (
 )
 
 AGENDA_STATUSES = (MeetingStatus.DRAFT, MeetingStatus.PUBLISHED)
+DELIBERATIONS = (MeetingType.COUNCIL, MeetingType.JOINT, MeetingType.HEARING)
 
 
 # --- 大事: on a meeting's agenda ----------------------------------------------------------
@@ -40,7 +42,7 @@ def put_on_agenda(uow: Unit, actor: Actor, report: Report, meeting: Meeting) -> 
     if report.status not in OPEN_STATUSES:
         raise Refused("work_bad_state", code=report.code, status=text(f"status_{report.status.value}"))
     if meeting.community_id != report.community_id or meeting.status not in AGENDA_STATUSES \
-            or meeting.starts_at <= uow.now:
+            or meeting.type not in DELIBERATIONS or meeting.starts_at <= uow.now:
         raise Refused("agenda_bad_meeting")
     if any(item.get("report_id") == report.id for item in meeting.agenda):
         raise Refused("agenda_already", code=report.code, title=meeting.title)
