@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.web import hours
@@ -17,8 +17,11 @@ from domain.people import mask_name, person_name
 from domain.reports.categories import categories
 from models import (
     Building,
+    DecisionItem,
+    Invitation,
     Meeting,
     MeetingStatus,
+    Opinion,
     RecordStatus,
     Report,
     ReportEvent,
@@ -28,10 +31,12 @@ from models import (
     Signup,
     Status,
     Supervision,
+    Topic,
+    Vote,
 )
 from models.resident import mask_mobile
 
-KINDS = ("reports", "meetings", "hours")
+KINDS = ("reports", "meetings", "topics", "hours")
 
 
 def month_span(config: Config, month: str) -> tuple[datetime, datetime]:
@@ -148,4 +153,45 @@ def _hours(session, config, community_id, start, end) -> list[list]:
             for n, (record, volunteer) in enumerate(found, start=1)]
 
 
-BUILDERS = {"reports": _reports, "meetings": _meetings, "hours": _hours}
+def _topics(session, config, community_id, start, end) -> list[list]:
+    """议事台账: each topic raised in the month, through its five steps."""
+    found = session.scalars(select(Topic).where(
+        Topic.community_id == community_id, Topic.created_at >= start, Topic.created_at < end)
+        .order_by(Topic.id)).all()
+    ids = [t.id for t in found]
+    opinions = dict(session.execute(select(Opinion.topic_id, func.count()).where(Opinion.topic_id.in_(ids))
+                                    .group_by(Opinion.topic_id)).all())
+    items: dict[int, list[DecisionItem]] = {}
+    for item in session.scalars(select(DecisionItem).where(DecisionItem.topic_id.in_(ids)).order_by(DecisionItem.id)):
+        items.setdefault(item.topic_id, []).append(item)
+    polls: dict[int, list[Vote]] = {}
+    for vote in session.scalars(select(Vote).where(Vote.topic_id.in_(ids)).order_by(Vote.id)):
+        polls.setdefault(vote.topic_id, []).append(vote)
+    rows = []
+    for n, topic in enumerate(found, start=1):
+        meeting = session.get(Meeting, topic.meeting_id) if topic.meeting_id else None
+        parties = session.execute(select(Invitation.party, func.count()).where(
+            Invitation.meeting_id == topic.meeting_id, Invitation.answer == "yes")
+            .group_by(Invitation.party)).all() if meeting else []
+        done = [i for i in items.get(topic.id, []) if i.status.value == "done"]
+        rows.append([n, _local(config, topic.created_at), topic.code, topic.title, topic.raised_by,
+                     topic.support_count, opinions.get(topic.id, 0),
+                     f"{meeting.title} {_local(config, meeting.starts_at)}" if meeting else "",
+                     "；".join(f"{text(f'party_{p.value}')}{c}人" for p, c in parties),
+                     "；".join(_vote_line(v) for v in polls.get(topic.id, [])),
+                     "；".join(f"{i.text}（{i.owner}，{i.due_on}，{text(f'item_status_{i.status.value}')}）"
+                              for i in items.get(topic.id, [])),
+                     f"{len(done)}/{len(items.get(topic.id, []))}" if items.get(topic.id) else "",
+                     text(f"topic_status_{topic.status.value}")])
+    return rows
+
+
+def _vote_line(vote: Vote) -> str:
+    if vote.result is None:
+        return f"{vote.question}：{text('c_vote_open')}"
+    counts = "、".join(f"{o}{c}" for o, c in zip(vote.options, vote.result["counts"]))
+    return f"{vote.question}：{counts}（{vote.result['cast']}/{vote.result['electorate']}）" \
+        + (text("vote_passed", winner=vote.result["winner"]) if vote.result["winner"] else "")
+
+
+BUILDERS = {"reports": _reports, "meetings": _meetings, "topics": _topics, "hours": _hours}

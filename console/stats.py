@@ -11,6 +11,8 @@ from core import outbox
 from core.texts import text
 from models import (
     OPEN_STATUSES,
+    DecisionItem,
+    ItemStatus,
     MediationCase,
     Meeting,
     MeetingStatus,
@@ -22,6 +24,7 @@ from models import (
     Status,
     Supervision,
     Tier,
+    Topic,
 )
 
 BUILDING_HEAD_SUFFIX = text("building_head_title", building="")
@@ -97,7 +100,17 @@ def dashboard(session: Session, *, community_id: int | None, grid_id: int | None
         "outbox": outbox.status_counts(session),
         "on_time_rate": round(100 * on_time / len(done)) if done else None, "resolved": len(done),
         **oversight,
+        "items_overdue": _items_overdue(session, community_id, now.astimezone(tz).date()),
     }
+
+
+def _items_overdue(session: Session, community_id: int | None, today) -> int:
+    """Decision items (议事结果) past their due date and not done."""
+    query = select(func.count()).select_from(DecisionItem).join(Topic, Topic.id == DecisionItem.topic_id).where(
+        DecisionItem.status == ItemStatus.OPEN, DecisionItem.due_on < today)
+    if community_id:
+        query = query.where(Topic.community_id == community_id)
+    return session.scalar(query) or 0
 
 
 def _oversight(session: Session, reports, since: datetime) -> dict:

@@ -189,3 +189,33 @@ def test_a_proposal_in_everyday_words_is_offered_as_a_topic(chat, fast_db):
     assert "加装电梯" in topic_of(fast_db, code).body
     assert "没有提交" in (lin.say("3栋想加装电梯，大家商量一下") and lin.say("2"))
     assert len(fast_db.scalars(select(Topic)).all()) == 1
+
+
+def test_the_deliberation_ledger_and_overdue_items_on_the_dashboard(chat, app, uow, clock, fast_db):
+    import csv
+    import io
+
+    from tests.console_helpers import Console, add_accounts_to
+
+    add_accounts_to(fast_db)
+    alice, bob = chat.registered("alice"), chat.registered("bob")
+    topic = topics.propose(uow, alice.resident, TOPIC)
+    topics.support(uow, bob.resident, topic)
+    topics.open_opinions(uow, STAFF, topic, days=2)
+    bob.say(f"意见 {topic.code} 同意")
+    today = uow.now.astimezone(uow.config.tz).date()
+    decisions.decide(uow, STAFF, topic, [{"text": "报送加装电梯方案", "owner": "业委会",
+                                          "due_on": today + timedelta(days=1)}])
+    desk = Console(app.test_client())
+    desk.login("t-staff")
+    assert '<b id="items-overdue">0</b>' in desk.get("/console/dashboard").text
+    clock.advance(days=2)
+    assert '<b id="items-overdue">1</b>' in desk.get("/console/dashboard").text
+    month = uow.now.astimezone(uow.config.tz).strftime("%Y-%m")
+    sheet = desk.get(f"/console/exports/topics.csv?month={month}").data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(sheet)))
+    header = next(r for r in rows if r and r[0] == "序号")
+    line = next(r for r in rows if topic.code in r)
+    assert line[header.index("附议人数")] == "1" and line[header.index("意见条数")] == "1"
+    assert "报送加装电梯方案（业委会" in line[header.index("议定事项")]
+    assert line[header.index("落实进度")] == "0/1" and line[header.index("状态")] == "已议定"

@@ -161,4 +161,7 @@ TEXTS: dict[str, str] = {
     "c_electorate_invited": "受邀各方代表",
     "c_vote_days": "投票天数",
     "c_open_vote": "发起表决",
+    "c_ledger_topics": "{month} 五步议事台账",
+    "c_ledger_topics_cols": "序号|提出时间|编号|议题|提议人|附议人数|意见条数|上会|参会各方|表决结果|议定事项|落实进度|状态",
+    "c_items_overdue": "逾期未落实的议定事项",
 }
