@@ -20,3 +20,13 @@ def clip(value: str | None, limit: int) -> str | None:
         return None
     value = value.replace("\x00", "").strip()
     return value[:limit] or None
+
+
+def as_written(original: str, tail: str) -> str:
+    """The end of `original` that normalises to `tail`, as the person wrote it (full-width
+    "，" kept): commands are matched on normalised words, but what they carry is stored."""
+    guess = max(0, len(original) - len(tail))
+    for start in sorted(range(len(original) + 1), key=lambda i: abs(i - guess))[:64]:
+        if normalise(original[start:]) == tail:
+            return original[start:].strip()
+    return tail

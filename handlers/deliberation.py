@@ -15,7 +15,7 @@ from bot.router import Router
 from bot.understanding import yes_or_no
 from core.clock import local
 from core.texts import text
-from core.words import normalise
+from core.words import as_written, normalise
 from domain.deliberation import topics, votes
 from domain.errors import Refused
 from handlers.registration import registered_first
@@ -47,7 +47,7 @@ def propose(ctx: Context, msg: Incoming, args: str) -> Reply:
         return needs
     if not args.strip():
         return start(ctx, FLOW, Step.WORDS)
-    return _raise(ctx, args)
+    return _raise(ctx, as_written(msg.text or "", args))
 
 
 def _raise(ctx: Context, words: str) -> Reply:
@@ -128,7 +128,7 @@ def opinion(ctx: Context, msg: Incoming, args: str) -> Reply:
     if not args:
         return ctx.reply("topic_needs_code", word="意见")
     code = re.match(CODE, args, re.IGNORECASE).group(0).upper()
-    words = args[len(code):].strip(" ：:，,")
+    words = as_written(msg.text or "", args[len(code):].strip(" ：:，,"))
     topic = _topic(ctx, code)
     if topic is None:
         return ctx.reply("topic_not_found", code=code)

@@ -18,7 +18,7 @@ from bot.inbound import Incoming
 from bot.router import Router
 from core.clock import local
 from core.texts import TEXTS, text, vocab
-from core.words import normalise
+from core.words import as_written, normalise
 from domain.errors import Refused
 from domain.reports import lifecycle, oversight, queries
 from domain.reports.categories import TIER_WORDS
@@ -34,14 +34,17 @@ class Step(enum.StrEnum):
     PHOTOS = "photos"
 
 
-def _load(ctx: Context, args: str, command: str, needs_text: bool = False,
-          example: str = "") -> tuple[Report | None, str, Reply | None]:
-    """Parse '<code> [text]', find the report and check the sender may act on it."""
+def _load(ctx: Context, args: str, command: str, needs_text: bool = False, example: str = "",
+          msg: Incoming | None = None) -> tuple[Report | None, str, Reply | None]:
+    """Parse '<code> [text]', find the report and check the sender may act on it; the text
+    comes back as written (from `msg`), not as normalised for matching."""
     parts = args.split(maxsplit=1)
     if not parts:
         return None, "", ctx.reply("ask_code", command=command)
     report = queries.by_code(ctx.session, parts[0])
     rest = parts[1].strip() if len(parts) > 1 else ""
+    if rest and msg is not None and msg.text:
+        rest = as_written(msg.text, rest)
     if report is None:
         # Same answer for someone else's report as for none: codes reveal nothing.
         return None, rest, ctx.reply("report_not_found", code=parts[0][:20])
@@ -73,7 +76,7 @@ def accept(ctx: Context, msg: Incoming, args: str) -> Reply:
 @router.keyword("进展", args=CODE_AND_TEXT, staff=True)
 def progress(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Adds a progress note (an accepted report moves to in progress)."""
-    report, note, problem = _load(ctx, args, "进展", needs_text=True,
+    report, note, problem = _load(ctx, args, "进展", msg=msg, needs_text=True,
                                   example="进展 BS000123 已联系物业维修")
     if problem:
         return problem
@@ -87,7 +90,7 @@ def progress(ctx: Context, msg: Incoming, args: str) -> Reply:
 @router.keyword("办结", args=CODE_AND_TEXT, staff=True)
 def resolve(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Marks the report resolved with what was done; asks for result photos."""
-    report, note, problem = _load(ctx, args, "办结", needs_text=True,
+    report, note, problem = _load(ctx, args, "办结", msg=msg, needs_text=True,
                                   example="办结 BS000123 路灯已更换")
     if problem:
         return problem
@@ -147,8 +150,8 @@ def _find_target(ctx: Context, report: Report, who: str) -> tuple[int | None, in
     return None
 
 
-def _close_with(ctx: Context, args: str, command: str, to: Status, example: str) -> Reply:
-    report, note, problem = _load(ctx, args, command, needs_text=True, example=example)
+def _close_with(ctx: Context, msg: Incoming, args: str, command: str, to: Status, example: str) -> Reply:
+    report, note, problem = _load(ctx, args, command, msg=msg, needs_text=True, example=example)
     if problem:
         return problem
     try:
@@ -161,13 +164,13 @@ def _close_with(ctx: Context, args: str, command: str, to: Status, example: str)
 @router.keyword("驳回", args=CODE_AND_TEXT, staff=True)
 def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Declines a report, with the reason the reporter will read."""
-    return _close_with(ctx, args, "驳回", Status.REJECTED, "驳回 BS000123 不属于社区管理范围")
+    return _close_with(ctx, msg, args, "驳回", Status.REJECTED, "驳回 BS000123 不属于社区管理范围")
 
 
 @router.keyword("转介", args=CODE_AND_TEXT, staff=True)
 def refer(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Refers a (usually private) matter elsewhere — mediation, 12345 — and closes it with a note."""
-    return _close_with(ctx, args, "转介", Status.REFERRED, "转介 BS000123 请拨打12345热线")
+    return _close_with(ctx, msg, args, "转介", Status.REFERRED, "转介 BS000123 请拨打12345热线")
 
 
 @router.keyword("合并", args=CODE_AND_TEXT, staff=True)
@@ -190,7 +193,7 @@ def merge(ctx: Context, msg: Incoming, args: str) -> Reply:
 @router.keyword("改级", "分级", args=CODE_AND_TEXT, staff=True)
 def change_tier(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Staff re-classify a report as 大事, 小事 or 私事 (三事分流)."""
-    report, wanted, problem = _load(ctx, args, "改级", needs_text=True, example="改级 BS000123 小事 楼道长可处理")
+    report, wanted, problem = _load(ctx, args, "改级", msg=msg, needs_text=True, example="改级 BS000123 小事 楼道长可处理")
     if problem:
         return problem
     word, _, reason = wanted.partition(" ")
@@ -207,7 +210,7 @@ def change_tier(ctx: Context, msg: Incoming, args: str) -> Reply:
 @router.keyword("退单", args=CODE_AND_TEXT, staff=True)
 def send_back(ctx: Context, msg: Incoming, args: str) -> Reply:
     """The assignee sends a wrong assignment back to triage, with the reason (退单)."""
-    report, reason, problem = _load(ctx, args, "退单", needs_text=True, example="退单 BS000123 不属于本网格")
+    report, reason, problem = _load(ctx, args, "退单", msg=msg, needs_text=True, example="退单 BS000123 不属于本网格")
     if problem:
         return problem
     try:
@@ -220,7 +223,7 @@ def send_back(ctx: Context, msg: Incoming, args: str) -> Reply:
 @router.keyword("督办", args=CODE_AND_TEXT, staff=True)
 def supervise(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Staff require the assignee to account for a report (督办)."""
-    report, note, problem = _load(ctx, args, "督办", needs_text=True, example="督办 BS000123 请今天内处理")
+    report, note, problem = _load(ctx, args, "督办", msg=msg, needs_text=True, example="督办 BS000123 请今天内处理")
     if problem:
         return problem
     try:
@@ -233,7 +236,7 @@ def supervise(ctx: Context, msg: Incoming, args: str) -> Reply:
 @router.keyword("回复督办", args=CODE_AND_TEXT, staff=True)
 def answer_supervision(ctx: Context, msg: Incoming, args: str) -> Reply:
     """The assignee answers the open 督办 of a report."""
-    report, answer, problem = _load(ctx, args, "回复督办", needs_text=True,
+    report, answer, problem = _load(ctx, args, "回复督办", msg=msg, needs_text=True,
                                     example="回复督办 BS000123 已联系物业，明天更换")
     if problem:
         return problem
