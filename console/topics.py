@@ -24,6 +24,7 @@ from core.texts import text
 from domain import residents
 from domain.deliberation import decisions, topics, votes
 from domain.errors import Refused
+from domain.reports import housekeeping
 from domain.reports.paths import DELIBERATIONS
 from models import (
     Building,
@@ -56,8 +57,30 @@ def index():
     elif status in TopicStatus.__members__.values():
         query = query.where(Topic.status == TopicStatus(status))
     rows, page = paginate(query.order_by(Topic.support_count.desc(), Topic.id.desc()))
+    focal = housekeeping.focal_issues(unit(), community, now() - timedelta(days=7))["categories"] \
+        if community else []
     return render_template("console/topics.html", rows=rows, page=page, status=status,
-                           statuses=list(TopicStatus), communities=communities())
+                           statuses=list(TopicStatus), communities=communities(), focal=focal,
+                           community_id=community)
+
+
+@bp.post("/focal")
+@allow(*WRITE)
+def from_focal():
+    """A focal issue of the week becomes a topic (five-step deliberation starts)."""
+    community = chosen_community(request.form.get("community"))
+    wanted = request.form.get("category", "")[:20]
+    found = dict(housekeeping.focal_issues(unit(), community, now() - timedelta(days=7))["categories"]) \
+        if community else {}
+    if wanted not in found:
+        abort(400)
+    try:
+        topic = topics.from_focal(unit(), _actor(), community, wanted, found[wanted])
+    except Refused as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("topics.index"))
+    flash(text("c_topic_done", code=topic.code), "ok")
+    return redirect(url_for("topics.detail", topic_id=topic.id))
 
 
 @bp.get("/<int:topic_id>")

@@ -140,7 +140,7 @@ DESIGNS = {d.kind: d for d in (
            "/console/timebank"),
     Design("topic_update", "a topic's proposer and supporters (附议): scheduled, decided, declined, done",
            {"title": "3栋加装电梯", "status": "已议定", "time": "2026-12-01T02:00:00+00:00",
-            "note": "成立电梯小组，12月底前报方案", "community": "1"}, "/board/{community}"),
+            "note": "成立电梯小组，12月底前报方案", "topic": "YT000123"}, "/topics/{topic}"),
     Design("decision_item", "the owner of a decision item: assigned, due soon, overdue",
            {"code": "YT000123", "category": "报送加装电梯方案", "status": "待落实",
             "time": "2026-12-20", "community": "1"}, "/board/{community}"),

@@ -46,6 +46,7 @@ ROUTES = [
     ("POST", "/console/reports/{code}/agenda", WRITE, True),
     ("POST", "/console/reports/{code}/topic", WRITE, True),
     ("GET", "/console/topics", READ, False),
+    ("POST", "/console/topics/focal", WRITE, False),
     ("GET", "/console/topics/{topic}", READ, True),
     ("POST", "/console/topics/{topic}/opinions", WRITE, True),
     ("POST", "/console/topics/{topic}/decline", WRITE, True),

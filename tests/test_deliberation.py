@@ -219,3 +219,19 @@ def test_the_deliberation_ledger_and_overdue_items_on_the_dashboard(chat, app, u
     assert line[header.index("附议人数")] == "1" and line[header.index("意见条数")] == "1"
     assert "报送加装电梯方案（业委会" in line[header.index("议定事项")]
     assert line[header.index("落实进度")] == "0/1" and line[header.index("状态")] == "已议定"
+
+
+def test_staff_turn_a_focal_issue_into_a_topic(chat, app, fast_db):
+    from tests.console_helpers import Console, add_accounts_to
+
+    add_accounts_to(fast_db)
+    file_report(chat.registered("alice"), description="3栋门口垃圾堆了三天没人清")
+    file_report(chat.registered("bob"), description="5栋后面垃圾桶满了很臭", where="5栋")
+    desk = Console(app.test_client())
+    desk.login("t-staff")
+    page = desk.get("/console/topics").text
+    assert "本周焦点议题" in page and "环境卫生（2件）" in page
+    assert desk.post("/console/topics/focal", {"category": "不存在的类别"}).status_code == 400
+    desk.post("/console/topics/focal", {"category": "环境卫生"})
+    [topic] = fast_db.scalars(select(Topic)).all()
+    assert "环境卫生" in topic.body and "2件" in topic.body and topic.proposer_id is None

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from tests.console_helpers import add_accounts
 from tests.test_console_browser import desk, shoot, sign_in  # noqa: F401 - shared fixtures
@@ -55,3 +56,54 @@ def sim_today(config):
     from datetime import datetime, timezone
 
     return datetime.now(timezone.utc).astimezone(config.tz).date()
+
+
+def test_a_resident_supports_gives_an_opinion_and_votes_on_the_page(browser, sim, registered, config,  # noqa: F811
+                                                                     bot_server):
+    import re as re_
+
+    from core.clock import SYSTEM
+    from core.db import make_engine, make_session_factory, transaction
+    from domain.deliberation import topics, votes
+    from domain.unit import Unit
+    from models import Ballot, Opinion, Topic
+    from tests.meeting_helpers import STAFF
+    from tests.test_resident_pages import sign_in_as
+
+    lin, wu = registered("林姨"), registered("吴叔")
+    code = re_.search(r"YT\d+", lin.say("我有建议 3栋想加装电梯，希望社区组织大家商量费用")).group(0)
+    engine = make_engine(config.database.url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            uow = Unit(session, config, SYSTEM)
+            topic = session.scalar(select(Topic).where(Topic.code == code))
+            topics.open_opinions(uow, STAFF, topic, days=3)
+            vote_code = votes.open_vote(uow, STAFF, topic, question="是否加装电梯", options=["同意", "反对"],
+                                        electorate="household", closes_at=uow.now + timedelta(days=2)).code
+    finally:
+        engine.dispose()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                  base_url=bot_server.url)
+    phone = context.new_page()
+    phone.goto(f"/topics/{code}")
+    sign_in_as(phone, wu)
+    expect(phone.locator("#status")).to_have_text("征集意见")
+    phone.click("#support")
+    expect(phone.locator("main")).to_contain_text("共 1 人支持")
+    phone.goto(f"/topics/{code}")
+    expect(phone.locator("#supported")).to_be_visible()
+    phone.check("input[value=agree]")
+    phone.fill("#opinion textarea", "同意，按楼层分摊费用")
+    phone.click("#opinion button")
+    expect(phone.locator("main")).to_contain_text("已记录您的意见")
+    phone.goto(f"/topics/{code}")
+    phone.click(f"#vote-{vote_code} button[value='1']")
+    expect(phone.locator("main")).to_contain_text("已记录您的投票")
+    phone.goto(f"/topics/{code}")
+    expect(phone.locator(f"#vote-{vote_code}")).to_contain_text("您已投票")
+    assert fits(phone)
+    shoot(phone, "resident-topic")
+    context.close()
+    with make_session_factory(make_engine(config.database.url))() as session:
+        assert session.scalar(select(Opinion.text)) == "同意，按楼层分摊费用"
+        assert len(session.scalars(select(Ballot)).all()) == 1

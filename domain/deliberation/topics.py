@@ -66,6 +66,19 @@ def from_report(uow: Unit, actor: Actor, report: Report) -> Topic:
 
 
 @use_case
+def from_focal(uow: Unit, actor: Actor, community_id: int, category_name: str, count: int) -> Topic:
+    """Staff turn a focal issue (焦点议题: a category many residents raised this week) into
+    a topic for the community to deliberate."""
+    if not actor.is_staff_of(community_id):
+        raise Refused("not_allowed")
+    body = text("focal_topic_body", category=clip(category_name, 20), n=count)
+    topic = _new(uow, community_id=community_id, body=body, raised_by=actor.display, proposer_id=None)
+    audit.record(uow, actor, "topic_from_focal", f"topic:{topic.code}", None,
+                 {"category": category_name, "reports": count})
+    return topic
+
+
+@use_case
 def support(uow: Unit, resident: Resident, topic: Topic) -> int:
     """附议: one per resident, not one's own, only while the topic is open; the new count."""
     if topic.community_id != resident.community_id:
@@ -94,7 +107,7 @@ def followers(uow: Unit, topic: Topic) -> list[int]:
 
 def tell_followers(uow: Unit, topic: Topic, body: str, key: str) -> None:
     payload = message(body, {"title": topic.title, "status": text(f"topic_status_{topic.status.value}"),
-                             "time": uow.now, "note": clip(body, 20), "community": topic.community_id})
+                             "time": uow.now, "note": clip(body, 20), "topic": topic.code})
     for resident_id in followers(uow, topic):
         uow.push(resident_id, "topic_update", payload, f"topic:{topic.id}:{key}:{resident_id}")
 

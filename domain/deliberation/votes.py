@@ -151,7 +151,7 @@ def open_vote(uow: Unit, actor: Actor, topic: Topic, *, question: str, options: 
                 Invitation.meeting_id == meeting.id)):
             uow.push(resident_id, "topic_update", message(body, {
                 "title": topic.title, "status": text("phrase_voting"), "time": closes_at,
-                "note": vote.question, "community": topic.community_id}), f"vote:{vote.id}:{resident_id}")
+                "note": vote.question, "topic": topic.code}), f"vote:{vote.id}:{resident_id}")
     else:
         broadcasts.notice(uow, actor, title=text("vote_notice_title", title=topic.title)[:64], text=body,
                           audience=topic.audience)
