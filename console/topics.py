@@ -27,6 +27,7 @@ from domain.errors import Refused
 from domain.reports import housekeeping
 from domain.reports.paths import DELIBERATIONS
 from models import (
+    Ballot,
     Building,
     DecisionItem,
     Invitation,
@@ -102,8 +103,13 @@ def detail(topic_id: int):
                                .where(Invitation.meeting_id == meeting.id).order_by(Invitation.id)).all() \
         if meeting else []
     polls = db().scalars(select(Vote).where(Vote.topic_id == topic.id).order_by(Vote.id)).all()
+    # Every ballot, for staff to audit (residents only ever see totals).
+    ballots: dict[int, list] = {}
+    for ballot, person in db().execute(select(Ballot, Resident).join(Resident, Resident.id == Ballot.resident_id)
+                                       .where(Ballot.vote_id.in_([v.id for v in polls])).order_by(Ballot.id)):
+        ballots.setdefault(ballot.vote_id, []).append((ballot, person))
     return render_template("console/topic.html", topic=topic, opinions=opinions, items=items,
-                           invitations=invitations, parties=list(Party), polls=polls,
+                           invitations=invitations, parties=list(Party), polls=polls, ballots=ballots,
                            attendance=votes.attendance(unit(), meeting) if meeting else None,
                            tallies={v.id: v.result or votes.tally(unit(), v) for v in polls},
                            summary=topics.opinion_summary(unit(), topic), meetings=meetings,

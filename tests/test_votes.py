@@ -145,3 +145,4 @@ def test_console_invites_parties_opens_a_vote_and_shows_the_tally(chat, app, uow
     rep.say(f"投票 {vote.code} 2")
     page = desk.get(f"/console/topics/{topic.id}").text
     assert "反对 1票" in page and "投票 1/1" in page
+    assert "逐票核查（1票" in page and "138****0009 → 反对" in page  # staff audit every ballot

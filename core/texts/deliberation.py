@@ -184,4 +184,5 @@ TEXTS: dict[str, str] = {
     "c_focal_title": "本周焦点议题（近7天反映最多）",
     "c_focal_line": "{category}（{n}件）",
     "c_focal_to_topic": "转为议题",
+    "c_ballots": "逐票核查（{n}票，仅工作人员可见）",
 }
