@@ -7,11 +7,12 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, render_template, request
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Border, Font, Side
 
 from console import ledgers
 from console.access import READ, allow, chosen_community, communities, require_community
 from console.web import config, db, now, to_id
+from core.texts import text
 from models import Community
 
 bp = Blueprint("exports", __name__, url_prefix="/console/exports")
@@ -66,23 +67,45 @@ def _cell(value):
     return value
 
 
+THIN = Side(style="thin", color="000000")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
 def _xlsx(title: str, header: list[str], rows: list[list]) -> bytes:
+    """The ledger as the paper form: merged title, boxed and wrapped cells, A4 landscape
+    fitted to the page width, the header row repeated on every page, page numbers, and the
+    经办人 / 审核人 / 日期 signature line."""
     book = Workbook()
     sheet = book.active
     sheet.title = title[-31:]
+    width = len(header)
     sheet.append([title])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet["A1"].font = Font(bold=True, size=14)
+    sheet["A1"].alignment = Alignment(horizontal="center")
     sheet.append(header)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
     for row in rows:
         sheet.append([_cell(v) for v in row])
-    for column in sheet.iter_cols(min_row=2, max_row=2):
-        width = max(len(str(c.value or "")) for c in column) * 2 + 4
-        sheet.column_dimensions[column[0].column_letter].width = min(40, width)
+    for column in sheet.iter_cols(min_row=2, max_row=sheet.max_row):
+        longest = max(len(str(c.value or "")) for c in column)
+        sheet.column_dimensions[column[0].column_letter].width = max(6, min(36, longest * 2 + 2))
         for cell in column:
+            cell.border = BOX
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
+    sheet.append([])
+    sheet.append([text("c_ledger_signatures")])
+    sheet.merge_cells(start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=width)
     sheet.freeze_panes = "A3"
+    setup = sheet.page_setup
+    setup.paperSize, setup.orientation = sheet.PAPERSIZE_A4, sheet.ORIENTATION_LANDSCAPE
+    setup.fitToWidth, setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "2:2"
+    sheet.print_options.horizontalCentered = True
+    sheet.oddFooter.center.text = text("c_ledger_page")
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

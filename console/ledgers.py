@@ -133,7 +133,8 @@ def _meetings(session, config, community_id, start, end) -> list[list]:
                      f"{meeting.ends_at.astimezone(config.tz):%H:%M}",
                      meeting.place, text(f"meeting_type_{meeting.type.value}"), meeting.title,
                      topics, meeting.confirmed_count, attended,
-                     outcome or (meeting.minutes or "")])
+                     "\n".join(part for part in (outcome, text("c_ledger_minutes", minutes=meeting.minutes)
+                                                   if meeting.minutes else "") if part)])
     return rows
 
 

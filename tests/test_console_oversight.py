@@ -128,3 +128,20 @@ def test_dashboard_counts_and_ledger_columns(chat, console, clock, rt, fast_db):
     assert header[-2:] == ["督办（要求→答复）", "回访"]
     assert first[header.index("分流（定级人：理由）")].startswith("大事") and "涉及公共线路" in first[5]
     assert "请尽快处理→待答复" in next(row for row in cells if other in row)[-2]
+
+
+def test_ledgers_print_as_the_paper_forms(chat, console, fast_db):
+    """A4 landscape fitted to width, header row repeated, merged title, boxed wrapped cells,
+    page numbers and the signature line (read back with openpyxl)."""
+    code = file_report(chat.registered("alice"))
+    sheet = load_workbook(io.BytesIO(console.get("/console/exports/reports.xlsx?month=2026-11").data)).active
+    assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9  # A4
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+    assert sheet.page_setup.fitToHeight == 0 and sheet.print_title_rows == "$2:$2"
+    assert "&P" in sheet.oddFooter.center.text and "&N" in sheet.oddFooter.center.text
+    assert "A1:P1" in {str(r) for r in sheet.merged_cells.ranges}
+    assert "金宁社区" in sheet["A1"].value and "2026-11" in sheet["A1"].value
+    row = next(r for r in sheet.iter_rows(min_row=3) if r[2].value == code)
+    assert all(c.border.left.style == "thin" and c.alignment.wrap_text for c in row)
+    last = [c.value for c in sheet[sheet.max_row] if c.value]
+    assert last and "经办人" in last[0] and "审核人" in last[0] and "日期" in last[0]
