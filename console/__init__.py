@@ -7,6 +7,7 @@ call — and renders the answer, so a change behaves alike wherever it is made.
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from console import web
 from core.config import Config
-from core.texts import text
+from core.texts import TEXTS, text
 from domain.handoffs import unread_total
 from domain.people import mask_name, person_name
 from models.resident import mask_mobile
@@ -60,11 +61,11 @@ def init_console(app: Flask, config: Config) -> None:
         app.register_blueprint(module.bp)
     for code in (400, 403, 404):
         app.register_error_handler(code, _error_page)
-    app.jinja_env.globals.update(t=text, unread_chats=_unread_chats)
+    app.jinja_env.globals.update(t=text, unread_chats=_unread_chats, catalogue=TEXTS)
     app.before_request(_refuse_nul)
     app.jinja_env.filters.update(local=web.local_time, hours=web.hours, mask=mask_mobile,
                                  mask_name=mask_name, person=person_name,
-                                 merge=_merge_args,
+                                 merge=_merge_args, readable=_readable,
                                  labelled=lambda d, prefix: {text(prefix + k): v for k, v in d.items()})
     app.after_request(web.commit_request)
     app.teardown_appcontext(web.end_request)
@@ -75,6 +76,14 @@ def _unread_chats() -> int:
     if not current_user.is_authenticated or current_user.role not in ("admin", "staff"):
         return 0
     return unread_total(web.db(), current_user.actor)
+
+
+def _readable(values: dict | None) -> str:
+    """An audit record's before/after as staff read it: key：value, Chinese as written."""
+    if not values:
+        return ""
+    return "；".join(f"{k}：{json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}"
+                    for k, v in values.items())
 
 
 def _refuse_nul() -> None:

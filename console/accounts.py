@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from console.access import allow, communities, grids
 from console.web import db, get_or_404, paginate, to_id, unit
-from core.texts import text
+from core.texts import TEXTS, text
 from domain import staff as domain
 from domain.errors import Refused
 from models import AuditLog, Resident, StaffUser
@@ -64,5 +64,8 @@ def audit_log():
         query = query.where(AuditLog.actor.like(f"%{actor}%"))
     if (target := request.args.get("target", "").strip()[:64]):
         query = query.where(AuditLog.target.like(f"%{target}%"))
+    if (action := request.args.get("action", "").strip()[:64]):
+        query = query.where(AuditLog.action == action)
     rows, page = paginate(query.order_by(AuditLog.id.desc()))
-    return render_template("console/audit.html", rows=rows, page=page)
+    actions = sorted(key[len("audit_"):] for key in TEXTS if key.startswith("audit_"))
+    return render_template("console/audit.html", rows=rows, page=page, actions=actions, action=action)

@@ -145,3 +145,16 @@ def test_ledgers_print_as_the_paper_forms(chat, console, fast_db):
     assert all(c.border.left.style == "thin" and c.alignment.wrap_text for c in row)
     last = [c.value for c in sheet[sheet.max_row] if c.value]
     assert last and "经办人" in last[0] and "审核人" in last[0] and "日期" in last[0]
+
+
+def test_the_audit_log_reads_in_chinese_and_filters_by_action(chat, app, fast_db):
+    add_accounts_to(fast_db)
+    code = file_report(chat.registered("alice"))
+    admin = Console(app.test_client())
+    admin.login("t-admin")
+    admin.post(f"/console/reports/{code}/tier", {"tier": "big", "reason": "涉及整栋楼的线路"})
+    admin.post(f"/console/reports/{code}/update", {"note": "已联系电工"})
+    page = admin.get("/console/admin/audit?action=report_tier").text
+    assert "三事分流定级" in page and "reason：涉及整栋楼的线路" in page
+    assert "\\u" not in page and "报事进展" not in page.split('id="audit"')[1]  # filtered
+    assert "报事进展" in admin.get("/console/admin/audit").text
