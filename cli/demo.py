@@ -12,10 +12,13 @@ import sys
 import time
 
 import requests
+from sqlalchemy import select
 
 from cli.menu import publish_menu
 from core.config import Config
+from core.db import make_engine, make_session_factory
 from core.texts import text
+from models import Resident
 
 CHILD_STOP_SECONDS = 10
 
@@ -39,7 +42,7 @@ def run(config: Config) -> None:
         if _up(f"http://127.0.0.1:{web_port}/healthz", asked) and \
                 _up(f"http://127.0.0.1:{sim_port}/sim/api/state", asked):
             print(_menu(config))
-            _worker_phones(sim_port)
+            _worker_phones(config, sim_port)
             print(banner(config, quiet), flush=True)
         while not asked and all(p.poll() is None for p in procs):
             time.sleep(0.2)
@@ -54,13 +57,27 @@ def banner(config: Config, quiet: str) -> str:
 
 
 # The seeded grid workers' phones: pushes to them show in the simulator's persona list.
-WORKER_PHONES = {"demo-gridworker-jinning-1": "金宁第一网格网格员", "demo-gridworker-jinning-2": "金宁第二网格网格员"}
+WORKER_PHONES = {"demo-gridworker-jinning-1": "金宁第一网格网格员",
+                 "demo-gridworker-jinning-2": "金宁第二网格网格员"}
 
 
-def _worker_phones(sim_port: int) -> None:
+def _worker_phones(config: Config, sim_port: int) -> None:
+    """The simulator keeps no state across restarts; the database does. Give it back the
+    residents who follow the account (else their pushes fail with 40003), and the grid
+    workers' phones."""
     base = f"http://127.0.0.1:{sim_port}/sim/api"
-    for openid, nickname in WORKER_PHONES.items():
-        requests.post(f"{base}/personas", json={"openid": openid, "nickname": nickname}, timeout=5)
+    engine = make_engine(config.database.url)
+    try:
+        with make_session_factory(engine)() as session:
+            known = dict(session.execute(select(Resident.openid, Resident.name).where(
+                Resident.followed.is_(True), Resident.openid.is_not(None))).all())
+    finally:
+        engine.dispose()
+    known.update(WORKER_PHONES)
+    for openid, nickname in known.items():
+        requests.post(f"{base}/personas", timeout=5,
+                      json={"openid": openid, "nickname": nickname or openid[:8]})
+    requests.post(f"{base}/followers", json={"openids": list(known), "window": False}, timeout=5)
     requests.post(f"{base}/followers", json={"openids": list(WORKER_PHONES), "window": True}, timeout=5)
 
 
