@@ -68,7 +68,8 @@ def decide(uow: Unit, actor: Actor, topic: Topic, items: list[dict]) -> list[Dec
         raise Refused("decision_needs_items", n=MAX_ITEMS)
     made = []
     for item in items:
-        words, owner, due = (item.get("text") or "").strip(), (item.get("owner") or "").strip(), item.get("due_on")
+        words, owner = (item.get("text") or "").strip(), (item.get("owner") or "").strip()
+        due = item.get("due_on")
         if not words or not owner or not isinstance(due, date):
             raise Refused("decision_bad_item")
         if due < uow.now.astimezone(uow.config.tz).date():
@@ -98,23 +99,24 @@ def _facts(topic: Topic, item: DecisionItem, status_key: str) -> dict:
             "time": item.due_on.isoformat(), "community": topic.community_id}
 
 
-def _may_carry(actor: Actor, topic: Topic, item: DecisionItem) -> None:
+def _carry(uow: Unit, actor: Actor, item: DecisionItem, note: str) -> tuple[Topic, str]:
+    """Its owner (or staff) writes down how an open item is getting on."""
+    topic = uow.session.get(Topic, item.topic_id)
     if not (actor.is_staff_of(topic.community_id) or (item.owner_id and actor.resident_id == item.owner_id)):
         raise Refused("not_allowed")
-
-
-@use_case
-def note_progress(uow: Unit, actor: Actor, item: DecisionItem, note: str) -> DecisionItem:
-    topic = uow.session.get(Topic, item.topic_id)
-    _may_carry(actor, topic, item)
-    note = (note or "").strip()
+    note = clip((note or "").strip(), 200) or ""
     if not note:
         raise Refused("c_note_required")
     if item.status is not ItemStatus.OPEN:
         raise Refused("decision_item_done")
-    item.progress = [*item.progress, {"at": uow.now.isoformat(), "by": actor.display[:64],
-                                      "note": clip(note, 200)}]
-    audit.record(uow, actor, "decision_progress", f"decision:{item.id}", None, {"note": clip(note, 200)})
+    item.progress = [*item.progress, {"at": uow.now.isoformat(), "by": actor.display[:64], "note": note}]
+    return topic, note
+
+
+@use_case
+def note_progress(uow: Unit, actor: Actor, item: DecisionItem, note: str) -> DecisionItem:
+    _, note = _carry(uow, actor, item, note)
+    audit.record(uow, actor, "decision_progress", f"decision:{item.id}", None, {"note": note})
     return item
 
 
@@ -122,16 +124,8 @@ def note_progress(uow: Unit, actor: Actor, item: DecisionItem, note: str) -> Dec
 def complete(uow: Unit, actor: Actor, item: DecisionItem, note: str) -> Topic:
     """An item is done; the last one carries the topic out and resolves the report it came
     from (its reporter and followers are told, as for any resolution)."""
-    topic = uow.session.get(Topic, item.topic_id)
-    _may_carry(actor, topic, item)
-    note = (note or "").strip()
-    if not note:
-        raise Refused("c_note_required")
-    if item.status is not ItemStatus.OPEN:
-        raise Refused("decision_item_done")
+    topic, note = _carry(uow, actor, item, note)
     item.status, item.done_at = ItemStatus.DONE, uow.now
-    item.progress = [*item.progress, {"at": uow.now.isoformat(), "by": actor.display[:64],
-                                      "note": clip(note, 200)}]
     uow.session.flush()
     left = uow.session.scalar(select(DecisionItem.id).where(DecisionItem.topic_id == topic.id,
                                                             DecisionItem.status == ItemStatus.OPEN))
@@ -148,7 +142,7 @@ def complete(uow: Unit, actor: Actor, item: DecisionItem, note: str) -> Topic:
         tell_followers(uow, topic, text("push_topic_carried_out", code=topic.code, title=topic.title),
                        "carried_out")
     audit.record(uow, actor, "decision_done", f"decision:{item.id}", {"status": "open"},
-                 {"status": "done", "note": clip(note, 200)})
+                 {"status": "done", "note": note})
     return topic
 
 
