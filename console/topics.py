@@ -3,6 +3,7 @@ opinions, declining, scheduling on a meeting, decisions with owners and due date
 progress, and 公示 — every action through domain.deliberation, audited there."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -173,14 +174,15 @@ def schedule(topic_id: int):
 
 
 def parse_items(raw: str) -> list[dict]:
-    """'事项｜负责人｜YYYY-MM-DD' per line (the owner may be a party: 业委会, 物业 …)."""
+    """'事项｜负责人｜YYYY-MM-DD' per line (the owner a party — 业委会, 物业 — or a resident,
+    by registered name or with their mobile, who is then reminded in WeChat)."""
     items = []
     for line in (raw or "").splitlines()[:decisions.MAX_ITEMS + 1]:
         parts = [p.strip() for p in line.replace("|", "｜").split("｜")]
         if not any(parts):
             continue
-        try:
-            due = date.fromisoformat(parts[2]) if len(parts) > 2 else None
+        try:  # 2026-12-20, 2026/12/20, 2026.12.20
+            due = date.fromisoformat(re.sub(r"[/.]", "-", parts[2])) if len(parts) > 2 else None
         except ValueError:
             due = None
         items.append({"text": parts[0], "owner": parts[1] if len(parts) > 1 else "", "due_on": due})
@@ -235,7 +237,9 @@ def open_vote(topic_id: int):
     days = to_id(request.form.get("days")) or 1
     options = request.form.get("options", "").splitlines()[:votes.MAX_OPTIONS + 1]
     meeting = db().get(Meeting, topic.meeting_id) if topic.meeting_id else None
+    electorate = request.form.get("electorate", "")
+    # Members vote at or after their meeting: the days count from its end.
+    start = max(now(), meeting.ends_at) if meeting and electorate == "invited" else now()
     return _act(topic, lambda: votes.open_vote(
         unit(), _actor(), topic, question=request.form.get("question", "")[:100], options=options,
-        electorate=request.form.get("electorate", ""), meeting=meeting,
-        closes_at=now() + timedelta(days=min(days, 365))))
+        electorate=electorate, meeting=meeting, closes_at=start + timedelta(days=min(days, 365))))

@@ -23,8 +23,10 @@ from models import Meeting, Topic, TopicStatus, Vote
 
 router = Router("deliberation")
 FLOW = "topic"
-CODE = r"YT\d{6,10}"
+# YT000123, YT123 or just 123; votes TP000045 / TP45 / 45.
+CODE = r"(?:YT)?\d{1,10}"
 CODE_AND_TEXT = CODE + r"(\s*.+)?"
+PROPOSE_WORDS = ("我要提建议", "我有建议", "提建议", "提议题")
 LISTED = (TopicStatus.PROPOSED, TopicStatus.COLLECTING, TopicStatus.SCHEDULED, TopicStatus.DECIDED)
 STANCE_WORDS = (("不同意", "disagree"), ("反对", "disagree"), ("同意", "agree"), ("赞成", "agree"),
                 ("支持", "agree"))
@@ -35,8 +37,14 @@ class Step(enum.StrEnum):
     OFFERED = "offered"
 
 
+def full_code(prefix: str, typed: str) -> str:
+    """'YT12', '12' → 'YT000012' (people type the number they were told, not the zeros)."""
+    digits = re.sub(r"\D", "", typed)[:10]
+    return f"{prefix}{int(digits):06d}" if digits else typed.upper()
+
+
 def _topic(ctx: Context, code: str) -> Topic | None:
-    found = ctx.session.scalar(select(Topic).where(Topic.code == code.upper()[:16]))
+    found = ctx.session.scalar(select(Topic).where(Topic.code == full_code("YT", code)))
     return found if found is not None and found.community_id == ctx.resident.community_id else None
 
 
@@ -61,7 +69,12 @@ def _raise(ctx: Context, words: str) -> Reply:
 
 
 def step_words(ctx: Context, msg: Incoming) -> Reply:
-    return _raise(ctx, msg.text or "")
+    words = (msg.text or "").strip()
+    for word in PROPOSE_WORDS:  # "我有建议 …" typed again at the question
+        if normalise(words).startswith(word):
+            words = words[len(word):].strip(" ：:，,")
+            break
+    return _raise(ctx, words)
 
 
 @router.intent("suggest")
@@ -99,7 +112,7 @@ def support(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("topic_needs_code", word="附议")
     topic = _topic(ctx, args)
     if topic is None:
-        return ctx.reply("topic_not_found", code=args.upper())
+        return ctx.reply("topic_not_found", code=full_code("YT", args))
     try:
         count = topics.support(ctx.uow, ctx.resident, topic)
     except Refused as refusal:
@@ -127,8 +140,9 @@ def opinion(ctx: Context, msg: Incoming, args: str) -> Reply:
         return needs
     if not args:
         return ctx.reply("topic_needs_code", word="意见")
-    code = re.match(CODE, args, re.IGNORECASE).group(0).upper()
-    words = as_written(msg.text or "", args[len(code):].strip(" ：:，,"))
+    typed = re.match(CODE, args, re.IGNORECASE).group(0)
+    code = full_code("YT", typed)
+    words = as_written(msg.text or "", args[len(typed):].strip(" ：:，,"))
     topic = _topic(ctx, code)
     if topic is None:
         return ctx.reply("topic_not_found", code=code)
@@ -144,22 +158,24 @@ def opinion(ctx: Context, msg: Incoming, args: str) -> Reply:
                      until=local(ctx.config, topic.opinions_until))
 
 
-@router.keyword("投票", "表决", args=r"TP\d{6,10}\s*\d{1,2}")
+@router.keyword("投票", "表决", args=r"(?:TP)?\d{1,10}\s*\S{1,20}")
 def vote(ctx: Context, msg: Incoming, args: str) -> Reply:
-    """投票 TP000123 1: the option's number."""
+    """投票 TP000123 1 (the option's number, or its words: 投票 TP123 不同意)."""
     if (needs := registered_first(ctx)) is not None:
         return needs
     if not args:
         return ctx.reply("vote_needs_code")
-    code, number = re.match(r"(TP\d{6,10})\s*(\d{1,2})", args, re.IGNORECASE).groups()
-    found = ctx.session.scalar(select(Vote).where(Vote.code == code.upper()))
+    typed, said = re.match(r"((?:TP)?\d{1,10})\s*(\S{1,20})", args, re.IGNORECASE).groups()
+    found = ctx.session.scalar(select(Vote).where(Vote.code == full_code("TP", typed)))
     if found is None:
-        return ctx.reply("vote_not_found", code=code.upper())
+        return ctx.reply("vote_not_found", code=full_code("TP", typed))
+    choice = int(said) if said.isdigit() else next(
+        (n for n, option in enumerate(found.options, 1) if normalise(option) == said), 0)
     try:
-        votes.cast(ctx.uow, ctx.resident, found, int(number))
+        votes.cast(ctx.uow, ctx.resident, found, choice)
     except Refused as refusal:
         return Reply(refusal.message)
-    return ctx.reply("vote_cast", code=found.code, option=found.options[int(number) - 1],
+    return ctx.reply("vote_cast", code=found.code, option=found.options[choice - 1],
                      until=local(ctx.config, found.closes_at))
 
 

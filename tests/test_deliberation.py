@@ -60,6 +60,7 @@ def test_a_resident_raises_a_topic_in_words_and_others_support_it(chat, fast_db)
     assert code in listing and "2人附议" in listing
     far = chat.registered("dan", scene="xianhu", address="仙湖花园1座")
     assert "没有找到" in far.say(f"附议 {code}")  # another community's topic
+    assert "已经附议过" in bob.say(f"附议 {int(code[2:])}")  # the bare number works too
 
 
 def test_opinions_one_per_resident_from_the_audience_until_the_deadline(chat, uow, clock, fast_db):
@@ -76,6 +77,9 @@ def test_opinions_one_per_resident_from_the_audience_until_the_deadline(chat, uo
     assert mine.stance == "disagree" and "费用太高" in mine.text
     assert "只征集相关楼栋" in bob.say(f"意见 {code} 同意")  # 5栋 is not in the audience
     assert "请在编号后写上" in alice.say(f"意见 {code}")
+    meeting = fast_db.get(Meeting, make_meeting(uow, type=MeetingType.JOINT))
+    decisions.schedule(uow, STAFF, topic, meeting)  # on the agenda: collection runs to its deadline
+    assert "改成最新" in alice.say(f"意见 {code} 反对，费用太高")
     clock.advance(days=3, minutes=1)
     assert "已经结束" in alice.say(f"意见 {code} 还是同意")
     assert topics.opinion_summary(uow, topic) == {"disagree": 1}
@@ -235,3 +239,23 @@ def test_staff_turn_a_focal_issue_into_a_topic(chat, app, fast_db):
     desk.post("/console/topics/focal", {"category": "环境卫生"})
     [topic] = fast_db.scalars(select(Topic)).all()
     assert "环境卫生" in topic.body and "2件" in topic.body and topic.proposer_id is None
+
+
+def test_an_owner_named_by_mobile_is_reminded_and_shows_as_a_resident_in_public(chat, app, uow, fast_db):
+    from tests.console_helpers import Console, add_accounts_to
+
+    add_accounts_to(fast_db)
+    wong = chat.registered("wong", mobile="13800002222", name="黄姨")
+    topic = topics.propose(uow, wong.resident, TOPIC)
+    desk = Console(app.test_client())
+    desk.login("t-staff")
+    due = (uow.now + timedelta(days=7)).astimezone(uow.config.tz).strftime("%Y/%m/%d")
+    bad = desk.follow(desk.post(f"/console/topics/{topic.id}/decide", {"items": f"写公告｜社区两委｜{due}\n报方案"}))
+    assert "第2条" in bad
+    desk.post(f"/console/topics/{topic.id}/decide", {"items": f"征求一楼住户意见｜黄姨 13800002222｜{due}\n"
+                                                             f"写公告｜社区两委｜{due}"})
+    items = fast_db.scalars(select(DecisionItem).order_by(DecisionItem.id)).all()
+    assert items[0].owner_id == wong.resident.id and items[0].owner == "黄姨" and items[1].owner_id is None
+    assert any("由您负责" in t for t in pushed(wong, "decision_item"))
+    board = app.test_client().get(f"/board/{topic.community_id}").text
+    assert "征求一楼住户意见（居民" in board and "黄姨" not in board and "写公告（社区两委" in board

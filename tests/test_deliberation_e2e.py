@@ -61,10 +61,10 @@ def test_five_steps_through_the_simulator(sim, registered, rt, config, db):  # n
     assert "不参加" in zhou.say(f"不参加 {meeting_id}")
     with rt.unit() as uow:
         assert votes.attendance(uow, uow.session.get(Meeting, meeting_id))["met"]  # 3 of 4 ≥ 2/3
+        # The residents decide it by household (each of these four is one home).
         vote_code = votes.open_vote(uow, STAFF, uow.session.scalar(select(Topic).where(Topic.code == topic_code)),
                                     question="是否按楼层分摊加装电梯费用", options=["同意", "反对"],
-                                    electorate="invited", meeting=uow.session.get(Meeting, meeting_id),
-                                    closes_at=uow.now + timedelta(seconds=3)).code
+                                    electorate="household", closes_at=uow.now + timedelta(seconds=3)).code
     assert "已记录您的投票" in lin.say(f"投票 {vote_code} 1")
     assert "已经投过票" in lin.say(f"投票 {vote_code} 2")
     wu.say(f"投票 {vote_code} 1")

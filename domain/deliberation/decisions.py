@@ -3,6 +3,7 @@ items with an owner and a due date that are reminded, progressed and finished (f
 the last resolves the report it came from), and the outcome is publicised (公示)."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from core.clock import local
 from core.outbox import message
 from core.texts import text
 from core.words import clip
-from domain import audit, broadcasts
+from domain import audit, broadcasts, residents
 from domain.actor import Actor
 from domain.deliberation.topics import tell_followers
 from domain.errors import Refused
@@ -24,12 +25,14 @@ from models import (
     ItemStatus,
     Meeting,
     Report,
+    Resident,
     Status,
     Topic,
     TopicStatus,
 )
 
 MAX_ITEMS = 20
+MOBILE = re.compile(r"1\d{10}")
 
 
 def _staff(actor: Actor, topic: Topic) -> None:
@@ -67,15 +70,16 @@ def decide(uow: Unit, actor: Actor, topic: Topic, items: list[dict]) -> list[Dec
     if not 1 <= len(items) <= MAX_ITEMS:
         raise Refused("decision_needs_items", n=MAX_ITEMS)
     made = []
-    for item in items:
+    for n, item in enumerate(items, start=1):
         words, owner = (item.get("text") or "").strip(), (item.get("owner") or "").strip()
         due = item.get("due_on")
         if not words or not owner or not isinstance(due, date):
-            raise Refused("decision_bad_item")
+            raise Refused("decision_bad_item", n=n)
         if due < uow.now.astimezone(uow.config.tz).date():
             raise Refused("decision_due_past")
+        owner, owner_id = _owner(uow, topic, owner, item.get("owner_id"))
         made.append(DecisionItem(topic_id=topic.id, text=clip(words, 200), owner=clip(owner, 64),
-                                 owner_id=item.get("owner_id"), due_on=due, status=ItemStatus.OPEN,
+                                 owner_id=owner_id, due_on=due, status=ItemStatus.OPEN,
                                  progress=[], created_at=uow.now))
     uow.session.add_all(made)
     before = topic.status.value
@@ -92,6 +96,26 @@ def decide(uow: Unit, actor: Actor, topic: Topic, items: list[dict]) -> list[Dec
     audit.record(uow, actor, "topic_decide", f"topic:{topic.code}", {"status": before},
                  {"status": "decided", "items": [i.text for i in made]})
     return made
+
+
+def _owner(uow: Unit, topic: Topic, owner: str, owner_id: int | None) -> tuple[str, int | None]:
+    """Who is reminded: the resident named by a mobile in the owner ("黄姨 13800002222", the
+    number then dropped) or by their registered name; a party (物业, 业委会) is reminded by
+    staff."""
+    if owner_id is not None:
+        return owner, owner_id
+    if (mobile := MOBILE.search(owner)) is not None:
+        found = residents.by_mobile(uow, mobile.group(0), topic.community_id)
+        return (MOBILE.sub("", owner).strip() or owner), (found.id if found else None)
+    named = uow.session.scalars(select(Resident.id).where(
+        Resident.community_id == topic.community_id, Resident.name == owner,
+        Resident.followed.is_(True)).limit(2)).all()
+    return owner, named[0] if len(named) == 1 else None
+
+
+def public_owner(item: DecisionItem) -> str:
+    """The owner as public output shows it: a party by name, a resident only as 居民."""
+    return text("board_owner_resident") if item.owner_id else item.owner
 
 
 def _facts(topic: Topic, item: DecisionItem, status_key: str) -> dict:
@@ -155,7 +179,7 @@ def publicise(uow: Unit, actor: Actor, topic: Topic) -> Topic:
         raise Refused("topic_not_decided", code=topic.code)
     items = uow.session.scalars(select(DecisionItem).where(DecisionItem.topic_id == topic.id)
                                 .order_by(DecisionItem.id)).all()
-    lines = "\n".join(text("publicity_line", text=i.text, owner=i.owner, due=f"{i.due_on:%m月%d日}",
+    lines = "\n".join(text("publicity_line", text=i.text, owner=public_owner(i), due=f"{i.due_on:%m月%d日}",
                            status=text(f"item_status_{i.status.value}")) for i in items)
     broadcasts.notice(uow, actor, title=text("publicity_title", title=topic.title)[:64],
                       text=text("publicity_notice", code=topic.code, title=topic.title, items=lines,

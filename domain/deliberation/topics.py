@@ -84,7 +84,7 @@ def support(uow: Unit, resident: Resident, topic: Topic) -> int:
     if topic.community_id != resident.community_id:
         raise Refused("topic_not_found", code=topic.code)
     if topic.proposer_id == resident.id:
-        raise Refused("topic_support_own")
+        raise Refused("topic_support_own", code=topic.code)
     if topic.status not in OPEN_FOR_SUPPORT:
         raise Refused("topic_closed", code=topic.code, status=text(f"topic_status_{topic.status.value}"))
     if uow.session.scalar(select(TopicSupport.id).where(TopicSupport.topic_id == topic.id,
@@ -105,10 +105,11 @@ def followers(uow: Unit, topic: Topic) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def tell_followers(uow: Unit, topic: Topic, body: str, key: str) -> None:
+def tell_followers(uow: Unit, topic: Topic, body: str, key: str, also: set[int] = frozenset()) -> None:
+    """The proposer and supporters (and `also`: a vote's voters) hear of a step."""
     payload = message(body, {"title": topic.title, "status": text(f"topic_status_{topic.status.value}"),
                              "time": uow.now, "note": clip(body, 20), "topic": topic.code})
-    for resident_id in followers(uow, topic):
+    for resident_id in dict.fromkeys([*followers(uow, topic), *sorted(also)]):
         uow.push(resident_id, "topic_update", payload, f"topic:{topic.id}:{key}:{resident_id}")
 
 
@@ -176,7 +177,8 @@ def give_opinion(uow: Unit, resident: Resident, topic: Topic, words: str,
                  stance: str | None = None) -> bool:
     """One opinion per resident, replaced if given again before the deadline; True when it
     replaced an earlier one."""
-    if topic.status is not TopicStatus.COLLECTING or topic.opinions_until is None:
+    # Collection runs to its deadline, also once the topic is on a meeting's agenda.
+    if topic.status not in (TopicStatus.COLLECTING, TopicStatus.SCHEDULED) or topic.opinions_until is None:
         raise Refused("opinion_not_open", code=topic.code)
     if uow.now >= topic.opinions_until:
         raise Refused("opinion_closed", code=topic.code)

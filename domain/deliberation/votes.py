@@ -98,9 +98,9 @@ def attendance(uow: Unit, meeting: Meeting) -> dict:
 def household(resident: Resident) -> str:
     """One vote per home: the community and the registered address when it names a room,
     else the person (an address like 3栋2单元 is a stairwell, not a home)."""
-    key = address_key(resident.address or "")
+    key = re.sub(r"\s+", "", address_key(resident.address or ""))
     if key and ROOM.search(key):
-        return f"h:{resident.community_id}:{key}"[:80]
+        return f"h:{resident.community_id}:{re.sub(r'(室|号|房)$', '', key)}"[:80]
     return f"r:{resident.id}"
 
 
@@ -128,6 +128,8 @@ def open_vote(uow: Unit, actor: Actor, topic: Topic, *, question: str, options: 
     if electorate == "invited":
         if meeting is None or meeting.community_id != topic.community_id:
             raise Refused("vote_needs_meeting")
+        if closes_at <= meeting.starts_at:
+            raise Refused("vote_before_meeting", when=local(uow.config, meeting.starts_at))
         size = uow.session.scalar(select(func.count()).select_from(Invitation).where(
             Invitation.meeting_id == meeting.id)) or 0
     elif electorate == "household":
@@ -205,9 +207,10 @@ def close_due(uow: Unit) -> int:
         result = vote.result
         outcome = text("vote_passed", winner=result["winner"]) if result["winner"] else text(
             "vote_no_quorum" if not result["quorum_met"] else "vote_no_majority")
+        voters = set(uow.session.scalars(select(Ballot.resident_id).where(Ballot.vote_id == vote.id)))
         tell_followers(uow, topic, text("push_vote_result", code=vote.code, question=vote.question,
                                         cast=result["cast"], electorate=result["electorate"],
                                         counts="，".join(f"{o}{n}票" for o, n in zip(vote.options, result["counts"])),
-                                        outcome=outcome), f"vote:{vote.id}:result")
+                                        outcome=outcome), f"vote:{vote.id}:result", also=voters)
         closed += 1
     return closed

@@ -1,11 +1,13 @@
 """The public board (议事公示栏) of a community: decided topics, their decision items and how
 far each has got. Public by design: it shows topics and decisions, never who raised,
-supported or gave an opinion."""
+supported or gave an opinion; a resident who carries out an item shows only as 居民, and
+progress notes (written by staff, may name people) stay in the console."""
 from __future__ import annotations
 
 from flask import render_template
 from sqlalchemy import select
 
+from domain.deliberation.decisions import public_owner
 from models import Community, DecisionItem, Topic, TopicStatus
 from web.resident.signin import bp, db, not_found
 
@@ -25,4 +27,5 @@ def board(community_id: int):
     for item in db().scalars(select(DecisionItem).where(DecisionItem.topic_id.in_([t.id for t in topics]))
                              .order_by(DecisionItem.id)):
         items.setdefault(item.topic_id, []).append(item)
-    return render_template("resident/board.html", community=community, topics=topics, items=items)
+    return render_template("resident/board.html", community=community, topics=topics, items=items,
+                           public_owner=public_owner)
