@@ -64,10 +64,10 @@ def test_a_resident_supports_gives_an_opinion_and_votes_on_the_page(browser, sim
 
     from core.clock import SYSTEM
     from core.db import make_engine, make_session_factory, transaction
-    from domain.deliberation import topics, votes
+    from domain.deliberation import decisions, topics, votes
     from domain.unit import Unit
-    from models import Ballot, Opinion, Topic
-    from tests.meeting_helpers import STAFF
+    from models import Ballot, Meeting, MeetingType, Opinion, Topic
+    from tests.meeting_helpers import STAFF, make_meeting
     from tests.test_resident_pages import sign_in_as
 
     lin, wu = registered("林姨"), registered("吴叔")
@@ -80,6 +80,8 @@ def test_a_resident_supports_gives_an_opinion_and_votes_on_the_page(browser, sim
             topics.open_opinions(uow, STAFF, topic, days=3)
             vote_code = votes.open_vote(uow, STAFF, topic, question="是否加装电梯", options=["同意", "反对"],
                                         electorate="household", closes_at=uow.now + timedelta(days=2)).code
+            meeting = session.get(Meeting, make_meeting(uow, type=MeetingType.JOINT, title="电梯四方联席会议"))
+            decisions.schedule(uow, STAFF, topic, meeting)
     finally:
         engine.dispose()
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
@@ -87,7 +89,8 @@ def test_a_resident_supports_gives_an_opinion_and_votes_on_the_page(browser, sim
     phone = context.new_page()
     phone.goto(f"/topics/{code}")
     sign_in_as(phone, wu)
-    expect(phone.locator("#status")).to_have_text("征集意见")
+    expect(phone.locator("#status")).to_have_text("待上会")
+    expect(phone.locator("#meeting")).to_contain_text("电梯四方联席会议")
     phone.click("#support")
     expect(phone.locator("main")).to_contain_text("共 1 人支持")
     phone.goto(f"/topics/{code}")

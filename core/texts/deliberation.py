@@ -182,6 +182,7 @@ TEXTS: dict[str, str] = {
     "r_vote_done": "您已投票，结果在{until}后公布。",
     "r_vote_cast": "已记录您的投票，谢谢参与。",
     "r_topic_decisions": "议定事项",
+    "r_topic_meeting": "将在“{title}”上商量：{when}，{place}。",
     "focal_topic_body": "近一周居民集中反映“{category}”问题（{n}件），请大家一起商量解决办法。",
     "c_focal_title": "本周焦点议题（近7天反映最多）",
     "c_focal_line": "{category}（{n}件）",

@@ -17,7 +17,8 @@ from domain.errors import Refused
 from domain.unit import Unit, use_case
 from models import Building, Opinion, Report, Resident, Topic, TopicStatus, TopicSupport
 
-OPEN_FOR_SUPPORT = (TopicStatus.PROPOSED, TopicStatus.COLLECTING)
+# 附议 stays open until the topic is decided (or declined).
+OPEN_FOR_SUPPORT = (TopicStatus.PROPOSED, TopicStatus.COLLECTING, TopicStatus.SCHEDULED)
 STANCES = ("agree", "disagree", "other")
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from domain.deliberation import topics, votes
 from domain.errors import Refused
-from models import Ballot, DecisionItem, Opinion, Topic, TopicSupport, Vote, VoteStatus
+from models import Ballot, DecisionItem, Meeting, Opinion, Topic, TopicSupport, Vote, VoteStatus
 from web.resident.signin import bp, db, done, me, message, not_found, signed_in, unit
 
 
@@ -30,6 +30,7 @@ def topic(code: str):
         Ballot.voter_key.in_([votes.household(person), f"r:{person.id}"]))))
     return render_template(
         "resident/topic.html", topic=found, polls=polls, voted=voted,
+        meeting=db().get(Meeting, found.meeting_id) if found.meeting_id else None,
         supported=db().scalar(select(TopicSupport.id).where(
             TopicSupport.topic_id == found.id, TopicSupport.resident_id == person.id)) is not None,
         mine=found.proposer_id == person.id,
