@@ -25,7 +25,7 @@ from bot.context import AGAIN, Context, Reply
 from bot.conversation import Flow, ask, reask
 from bot.inbound import Incoming
 from bot.router import Router
-from bot.understanding import yes_or_no
+from bot.understanding import clean, yes_or_no
 from core.clock import local
 from core.numbers import numbered_choice
 from core.texts import text, vocab
@@ -118,7 +118,7 @@ def step_proposed(ctx: Context, msg: Incoming) -> Reply:
         kept = report_input.add_detail(ctx, msg)
         return reask(ctx, "").prefixed(kept) if kept else reask(ctx, "reply_one_or_two")
     described = ctx.conversation.data.get("description", "")
-    suggested = suggest(ctx.config, normalise(described))
+    suggested = suggest(ctx.config, clean(described))  # Cantonese read as Mandarin: 坏咗 → 坏了
     return ask(ctx, Step.PHOTOS, suggested=suggested.code if suggested else None)
 
 
@@ -133,7 +133,7 @@ def step_describe(ctx: Context, msg: Incoming) -> Reply:
         return reask(ctx, "bad_description_empty")
     if (problem := report_input.limit_description(ctx, described)):
         return reask(ctx, "").prefixed(problem)
-    suggested = suggest(ctx.config, normalise(described))
+    suggested = suggest(ctx.config, clean(described))  # Cantonese read as Mandarin: 坏咗 → 坏了
     return _next(ctx, Step.PHOTOS, description=described,
                  suggested=suggested.code if suggested else None)
 

@@ -325,3 +325,11 @@ def test_staff_reject_refer_merge_and_retier(registered, staffer, worker, db):
     assert "已转介" in staffer.say(f"转介 {third} 已转社区人民调解委员会")
     assert report_row(db, third).status is Status.REFERRED
     assert "不能这样操作" in staffer.say(f"驳回 {third} 再驳回")
+
+
+def test_cantonese_words_suggest_the_category(registered):
+    p = registered()
+    p.say("报事")
+    p.say("楼道灯坏咗好几日啦")  # 坏咗 is 坏了
+    p.say("跳过")
+    assert "【公共设施维修】" in p.say("3栋门口")

@@ -50,7 +50,7 @@ def assigned(uow: Unit, report: Report, assignee_id: int, key: str) -> None:
         text("push_assigned", code=report.code, category=name, description=report.description[:40],
              where=where, due=local(uow.config, report.accept_due_at)),
         {"code": report.code, "category": name, "status": text("phrase_assigned"),
-         "time": report.resolve_due_at}), key)
+         "time": report.accept_due_at}), key)  # a new assignment's deadline is to accept it
 
 
 def assigned_or_unassigned(uow: Unit, report: Report) -> None:
