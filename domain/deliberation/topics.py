@@ -15,7 +15,7 @@ from domain import audit, broadcasts
 from domain.actor import Actor
 from domain.errors import Refused
 from domain.unit import Unit, use_case
-from models import Building, Opinion, Report, Resident, Topic, TopicStatus, TopicSupport
+from models import Opinion, Report, Resident, Topic, TopicStatus, TopicSupport
 
 # 附议 stays open until the topic is decided (or declined).
 OPEN_FOR_SUPPORT = (TopicStatus.PROPOSED, TopicStatus.COLLECTING, TopicStatus.SCHEDULED)
@@ -163,14 +163,12 @@ def open_opinions(uow: Unit, actor: Actor, topic: Topic, audience: dict | None =
 
 
 def in_audience(uow: Unit, topic: Topic, resident: Resident) -> bool:
-    kind, ident = topic.audience.get("type"), topic.audience.get("id")
+    """Whether the topic's audience (community, grid, building) covers the resident: the
+    same audience a broadcast reaches."""
     if resident.community_id != topic.community_id:
         return False
-    if kind == "building":
-        return resident.building_id == ident
-    if kind == "grid":
-        return uow.session.scalar(select(Building.grid_id).where(Building.id == resident.building_id)) == ident
-    return True
+    covered = broadcasts.audience_query(topic.audience).where(Resident.id == resident.id)
+    return uow.session.scalar(covered) is not None
 
 
 @use_case
