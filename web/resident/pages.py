@@ -39,7 +39,7 @@ from models import (
     SignupStatus,
     Status,
 )
-from web.resident.signin import bp, config, db, done, me, message, not_found, signed_in, unit
+from web.resident.signin import bp, config, db, done, me, message, not_found, refused, signed_in, unit
 
 log = logging.getLogger(__name__)
 SHOWN_MEETINGS = (MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED, MeetingStatus.CLOSED)
@@ -52,10 +52,6 @@ def local(moment: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
 @bp.app_context_processor
 def _helpers():
     return {"local": local, "t": text, "hours": hours}
-
-
-def _refused(refusal: Refused, _back: str = ""):
-    return message(refusal.key, 400, **refusal.values)
 
 
 @bp.get("/my")
@@ -118,7 +114,7 @@ def report_answer(code: str):
         lifecycle.reopen(unit(), me(), found)
         return done("reopened", back, code=found.code)
     except Refused as refusal:
-        return _refused(refusal, back)
+        return refused(refusal)
 
 
 @bp.post("/my/reports/<code>/rating")
@@ -132,7 +128,7 @@ def report_rating(code: str):
         lifecycle.rate(unit(), me(), found, int(stars) if stars.isdigit() else 0,
                        request.form.get("comment", "")[:200] or None)
     except Refused as refusal:
-        return _refused(refusal, f"/my/reports/{found.code}")
+        return refused(refusal)
     return done("thanks_feedback", f"/my/reports/{found.code}", code=found.code)
 
 
@@ -175,7 +171,7 @@ def meeting_cancel(meeting_id: int):
     try:
         signups.cancel_signup(unit(), signup)
     except Refused as refusal:
-        return _refused(refusal, back)
+        return refused(refusal)
     return done("cancel_signup_done", back, title=found.title)
 
 
@@ -189,7 +185,7 @@ def meeting_signup(meeting_id: int):
     try:
         signed = signups.sign_up(unit(), found.id, me(), waitlist=request.form.get("waitlist") == "1")
     except Refused as refusal:
-        return _refused(refusal, back)
+        return refused(refusal)
     key = "r_signed_up" if signed.status is SignupStatus.CONFIRMED else "r_waitlisted"
     return done(key, back, title=found.title)
 
@@ -244,7 +240,7 @@ def confirm_record(record_id: int):
         records.beneficiary_denies(unit(), me(), record)
         return done("tb_denied_by_beneficiary", "/my/hours")
     except Refused as refusal:
-        return _refused(refusal, "/my/hours")
+        return refused(refusal)
 
 
 # --- subscriptions ---------------------------------------------------------------------------

@@ -116,6 +116,11 @@ def message(key: str, status: int = 200, **values) -> Response:
     return make_response(render_template("resident/message.html", text=text(key, **values)), status)
 
 
+def refused(refusal) -> Response:
+    """A domain refusal, in the person's words (400)."""
+    return message(refusal.key, 400, **refusal.values)
+
+
 def not_found() -> Response:
     """Someone else's record, or none: the same answer."""
     return message("r_not_found", 404)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from domain.deliberation import topics, votes
 from domain.errors import Refused
 from models import Ballot, DecisionItem, Meeting, Opinion, Topic, TopicSupport, Vote, VoteStatus
-from web.resident.signin import bp, db, done, me, message, not_found, signed_in, unit
+from web.resident.signin import bp, db, done, me, not_found, refused, signed_in, unit
 
 
 def _topic(code: str) -> Topic | None:
@@ -50,7 +50,7 @@ def support(code: str):
     try:
         count = topics.support(unit(), me(), found)
     except Refused as refusal:
-        return message(refusal.key, 400, **refusal.values)
+        return refused(refusal)
     return done("topic_supported", f"/topics/{found.code}", code=found.code, n=count)
 
 
@@ -65,7 +65,7 @@ def opinion(code: str):
         replaced = topics.give_opinion(unit(), me(), found, request.form.get("text", "")[:500],
                                        stance if stance in topics.STANCES else None)
     except Refused as refusal:
-        return message(refusal.key, 400, **refusal.values)
+        return refused(refusal)
     return done("r_opinion_updated" if replaced else "r_opinion_saved", f"/topics/{found.code}")
 
 
@@ -80,5 +80,5 @@ def vote(code: str):
     try:
         votes.cast(unit(), me(), found, int(choice) if choice.isdigit() else 0)
     except Refused as refusal:
-        return message(refusal.key, 400, **refusal.values)
+        return refused(refusal)
     return done("r_vote_cast", f"/topics/{topic_.code}")
