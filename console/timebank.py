@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from console.access import (
     READ,
@@ -19,13 +20,15 @@ from console.web import config, db, get_or_404, to_id, unit
 from core.texts import text
 from domain import residents
 from domain.errors import Refused
-from domain.timebank import exchange, records
+from domain.timebank import exchange, family, records, verification
 from domain.timebank.input import parse_duration, parse_signed_duration
 from models import (
     Account,
     ApplicationStatus,
     Community,
+    FamilyLink,
     LedgerEntry,
+    LinkStatus,
     RecordStatus,
     Redemption,
     RedemptionStatus,
@@ -50,10 +53,17 @@ def _community() -> int:
 @allow(*READ)
 def index():
     community_id = _community()
-    pending = db().execute(select(ServiceRecord, Resident).join(
-        Resident, Resident.id == ServiceRecord.volunteer_id).where(
+    served = aliased(Resident)
+    pending = db().execute(select(ServiceRecord, Resident, served).join(
+        Resident, Resident.id == ServiceRecord.volunteer_id).outerjoin(
+        served, served.id == ServiceRecord.beneficiary_id).where(
         ServiceRecord.community_id == community_id, ServiceRecord.status == RecordStatus.PENDING)
         .order_by(ServiceRecord.id).limit(LIST)).all()
+    relative = aliased(Resident)
+    links = db().execute(select(FamilyLink, Resident, relative).join(
+        Resident, Resident.id == FamilyLink.resident_id).join(relative, relative.id == FamilyLink.relative_id)
+        .where(FamilyLink.community_id == community_id, FamilyLink.status == LinkStatus.PENDING)
+        .order_by(FamilyLink.id).limit(LIST)).all()
     applications = db().execute(select(VolunteerApplication, Resident).join(Resident).where(
         Resident.community_id == community_id,
         VolunteerApplication.status == ApplicationStatus.PENDING).order_by(VolunteerApplication.id)).all()
@@ -66,7 +76,10 @@ def index():
                             .order_by(Account.balance.desc()).limit(LIST)).all()
     pool = db().scalar(select(Account).where(Account.community_id == community_id,
                                              Account.owner_id.is_(None)))
-    return render_template("console/timebank.html", records=pending, applications=applications,
+    days = config().timebank.pair_window_days
+    return render_template("console/timebank.html", records=pending, applications=applications, links=links,
+                           policy=verification.policy(unit(), community_id),
+                           flag_texts=lambda record: verification.flag_texts(record, days),
                            redemptions=redemptions, balances=balances, pool=pool,
                            community=db().get(Community, community_id), communities=communities())
 
@@ -97,9 +110,9 @@ def decide_records():
     community_id = _community()
     reason = request.form.get("reason", "").strip()[:200]
     if request.form.get("decision") == "approve":
-        work = lambda: records.approve_many(unit(), current_user.actor, community_id, _ids())  # noqa: E731
+        work = lambda: verification.approve_many(unit(), current_user.actor, community_id, _ids())  # noqa: E731
     else:
-        work = lambda: records.reject_many(unit(), current_user.actor, community_id, _ids(), reason)  # noqa: E731
+        work = lambda: verification.reject_many(unit(), current_user.actor, community_id, _ids(), reason)  # noqa: E731
     return _run(work, _back(community_id), lambda done: text("c_records_done", n=len(done)))
 
 
@@ -113,6 +126,16 @@ def decide_application(application_id: int):
     return _run(lambda: records.decide_application(
         unit(), current_user.actor, application, approve, request.form.get("reason", "")[:200]),
         _back(owner.community_id))
+
+
+@bp.post("/family/<int:link_id>")
+@allow(*WRITE)
+def decide_link(link_id: int):
+    """Confirm a family link a resident declared, or decline it with the reason."""
+    link = in_scope(FamilyLink, link_id)
+    confirm = request.form.get("decision") == "confirm"
+    return _run(lambda: family.decide_link(unit(), current_user.actor, link, confirm,
+                                           request.form.get("reason", "")[:200]), _back(link.community_id))
 
 
 @bp.post("/redemptions/<int:redemption_id>")

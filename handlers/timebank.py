@@ -1,4 +1,4 @@
-"""The time bank account by chat: 我的时间, 兑换, 转赠, 捐赠, 排行榜 / 不上榜.
+"""The time bank account by chat: 我的时间, 兑换, 家人 / 转赠 / 接受 / 退回, 捐赠, 排行榜 / 不上榜.
 
 Conversation `redeem`: CONFIRM (1 holds the hours, 2 drops it), then DONE, where a
 second tap on 1 is answered and never booked again.
@@ -14,17 +14,17 @@ from bot.conversation import Flow, done, reask, start
 from bot.inbound import Incoming
 from bot.router import Router
 from bot.understanding import yes_or_no
-from core.numbers import to_int
+from core.numbers import record_id, to_int
 from core.texts import text, vocab
 from core.words import normalise
 from domain import residents
 from domain.errors import Refused
-from domain.people import mask_name
-from domain.timebank import exchange
+from domain.people import mask_name, person_name
+from domain.timebank import exchange, family
 from domain.timebank.input import parse_duration
 from domain.timebank.ledger import account_of, earned_since, hours
 from handlers.registration import registered_first
-from models import LedgerEntry, RecordStatus, ServiceRecord
+from models import LedgerEntry, RecordStatus, Resident, ServiceRecord, Transfer
 
 router = Router("timebank")
 MOBILE_AND_HOURS = r"1[3-9]\d{9}\s+\S{1,12}"
@@ -124,7 +124,7 @@ router.flow(Flow("redeem", "flow_redeem", RedeemStep,
 
 @router.keyword("转赠", args=MOBILE_AND_HOURS)
 def transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
-    """转赠 <mobile> <hours>: to a family member registered in the same community."""
+    """转赠 <mobile> <hours>: offered to a family member staff confirmed; held until they accept."""
     if (needs := registered_first(ctx)) is not None:
         return needs
     if not args:
@@ -135,10 +135,78 @@ def transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("tb_transfer_unknown", mobile=f"{mobile[:3]}****{mobile[-4:]}")
     try:
         minutes = parse_duration(amount, ctx.config, daily_limit=False)
-        exchange.transfer(ctx.uow, ctx.resident, receiver, minutes)
+        offered = family.offer(ctx.uow, ctx.resident, receiver, minutes)
     except Refused as refusal:
         return Reply(refusal.message)
-    return ctx.reply("tb_transferred", hours=hours(minutes))
+    return ctx.reply("tb_transferred", hours=hours(minutes), name=person_name(receiver),
+                     days=ctx.config.timebank.transfer_accept_days, id=offered.id)
+
+
+@router.keyword("家人", "我的家人", args=r"1[3-9]\d{9}(\s+\S{1,8})?")
+def family_members(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """家人 <mobile> [relation]: declare a family member (staff confirm); alone: the list."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    if not args:
+        links = family.links_of(ctx.uow, ctx.resident)
+        if not links:
+            return ctx.reply("tb_family_none")
+        lines = "\n".join(text("tb_family_line", name=person_name(relative), relation=link.relation or "",
+                               mobile=relative.masked_mobile or "", status=text(f"tb_family_{link.status.value}_status"))
+                          for link, relative in links)
+        return ctx.reply("tb_family_list", items=lines)
+    mobile, _, relation = args.partition(" ")
+    relative = residents.by_mobile(ctx.uow, mobile, ctx.resident.community_id)
+    if relative is None:
+        return ctx.reply("tb_family_unknown", mobile=f"{mobile[:3]}****{mobile[-4:]}")
+    try:
+        family.declare(ctx.uow, ctx.resident, relative, relation.strip() or None)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply("tb_family_declared", name=person_name(relative))
+
+
+def _offer(ctx: Context, args: str):
+    """The offer named in `args`; with no code, the only one waiting (else a reply)."""
+    if not args:
+        waiting = family.waiting_for(ctx.uow, ctx.resident)
+        if len(waiting) == 1:
+            return waiting[0]
+        if not waiting:
+            return ctx.reply("tb_transfer_nothing")
+        names = {r.id: person_name(r) for r in ctx.session.scalars(select(Resident).where(
+            Resident.id.in_([t.giver_id for t in waiting])))}
+        lines = "\n".join(text("tb_transfer_line", id=t.id, name=names[t.giver_id], hours=hours(t.minutes))
+                          for t in waiting)
+        return ctx.reply("tb_transfer_list", items=lines)
+    number = record_id(args, "Z")
+    found = ctx.session.get(Transfer, number) if number else None
+    return found or ctx.reply("tb_transfer_unknown_code", code=args[:12])
+
+
+def _settle(ctx: Context, args: str, use_case, key: str) -> Reply:
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    offer = _offer(ctx, args)
+    if isinstance(offer, Reply):
+        return offer
+    try:
+        settled = use_case(ctx.uow, ctx.resident, offer)
+    except Refused as refusal:
+        return Reply(refusal.message)
+    return ctx.reply(key, hours=hours(settled.minutes))
+
+
+@router.keyword("接受", "收下", args=r"[Zz]\d{1,9}")
+def accept_transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """The family member takes the hours offered to them."""
+    return _settle(ctx, args, family.accept, "tb_transfer_taken")
+
+
+@router.keyword("退回", "不接受", args=r"[Zz]\d{1,9}")
+def decline_transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
+    """The family member gives the hours back to the giver."""
+    return _settle(ctx, args, family.decline, "tb_transfer_given_back")
 
 
 @router.keyword("捐赠", args=r"\S{1,12}")

@@ -1,4 +1,5 @@
-"""Staff run the time bank from chat: 审核 / 通过 / 驳回 / 全部通过, 代录 for volunteers
+"""Staff run the time bank from chat: 审核 / 通过 / 驳回 / 全部通过 (records S, applications A,
+family links F), 代录 for volunteers
 without phones, 调整 with a reason, 兑现 / 取消兑换, 发放 from the pool.
 
 Each command is parsed here and handed to one use case, which checks the sender
@@ -16,11 +17,13 @@ from core.texts import text
 from domain import residents
 from domain.errors import Refused
 from domain.people import person_name
-from domain.timebank import exchange, records
+from domain.timebank import exchange, family, records, verification
 from domain.timebank.input import parse_date, parse_duration, parse_signed_duration
 from domain.timebank.ledger import account_of, hours
 from models import (
     ApplicationStatus,
+    FamilyLink,
+    LinkStatus,
     RecordStatus,
     Redemption,
     Resident,
@@ -29,7 +32,7 @@ from models import (
 )
 
 router = Router("timebank_staff")
-CODE = r"[SsAa]\d{1,9}"
+CODE = r"[SsAaFf]\d{1,9}"
 MOBILE = r"1[3-9]\d{9}"
 
 
@@ -45,7 +48,11 @@ def _pending(ctx: Context):
         Resident.community_id == ctx.resident.community_id,
         VolunteerApplication.status == ApplicationStatus.PENDING)
         .order_by(VolunteerApplication.id).limit(20)).all()
-    return records_, applications
+    links = ctx.session.execute(select(FamilyLink, Resident).join(
+        Resident, Resident.id == FamilyLink.resident_id).where(
+        FamilyLink.community_id == ctx.resident.community_id, FamilyLink.status == LinkStatus.PENDING)
+        .order_by(FamilyLink.id).limit(20)).all()
+    return records_, applications, links
 
 
 @router.keyword("审核", staff=True)
@@ -53,20 +60,28 @@ def review(ctx: Context, msg: Incoming, _args: str) -> Reply:
     """Lists pending service records and volunteer applications of the community."""
     if not _is_staff(ctx):
         return ctx.reply("not_allowed")
-    pending, applications = _pending(ctx)
-    if not pending and not applications:
+    pending, applications, links = _pending(ctx)
+    if not pending and not applications and not links:
         return ctx.reply("tb_review_empty")
     names = {r.id: person_name(r) for r in ctx.session.scalars(select(Resident).where(
         Resident.id.in_([p.volunteer_id for p in pending])))}
+    days = ctx.config.timebank.pair_window_days
     lines = [text("tb_review_record", id=r.id, name=names.get(r.volunteer_id, ""), type=r.service_type,
                   day=f"{r.service_date:%m-%d}", hours=hours(r.minutes),
-                  who=f"｜{r.beneficiary_name}" if r.beneficiary_name else "") for r in pending]
+                  who=f"｜{r.beneficiary_name}" if r.beneficiary_name else "",
+                  note="".join(f"【{f}】" for f in verification.flag_texts(r, days))
+                  + (text("tb_waiting_beneficiary") if r.reviewed_at else "")) for r in pending]
     lines += [text("tb_review_application", id=a.id, name=person_name(p), skills=a.skills,
                    availability=a.availability) for a, p in applications]
+    relatives = {r.id: r for r in ctx.session.scalars(select(Resident).where(
+        Resident.id.in_([link.relative_id for link, _ in links])))}
+    lines += [text("tb_review_family", id=link.id, name=person_name(p),
+                   relative=person_name(relatives.get(link.relative_id)), relation=link.relation or "")
+              for link, p in links]
     return ctx.reply("tb_review_list", items="\n".join(lines))
 
 
-def _target(ctx: Context, code: str) -> ServiceRecord | VolunteerApplication | None:
+def _target(ctx: Context, code: str) -> ServiceRecord | VolunteerApplication | FamilyLink | None:
     if (number := record_id(code, "S")) is not None:
         record = ctx.session.get(ServiceRecord, number)
         if record and record.community_id == ctx.resident.community_id \
@@ -78,6 +93,10 @@ def _target(ctx: Context, code: str) -> ServiceRecord | VolunteerApplication | N
         if application and owner and owner.community_id == ctx.resident.community_id \
                 and application.status is ApplicationStatus.PENDING:
             return application
+    if (number := record_id(code, "F")) is not None:
+        link = ctx.session.get(FamilyLink, number)
+        if link and link.community_id == ctx.resident.community_id and link.status is LinkStatus.PENDING:
+            return link
     return None
 
 
@@ -93,7 +112,10 @@ def approve(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("tb_review_unknown", code=args[:12])
     try:
         if isinstance(target, ServiceRecord):
-            records.approve(ctx.uow, ctx.actor, target)
+            if not verification.approve(ctx.uow, ctx.actor, target):
+                return ctx.reply("tb_reviewed_waiting", code=args.upper())
+        elif isinstance(target, FamilyLink):
+            family.decide_link(ctx.uow, ctx.actor, target, True)
         else:
             records.decide_application(ctx.uow, ctx.actor, target, True)
     except Refused as refusal:
@@ -114,7 +136,9 @@ def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("tb_review_unknown", code=code[:12])
     try:
         if isinstance(target, ServiceRecord):
-            records.reject(ctx.uow, ctx.actor, target, reason)
+            verification.reject(ctx.uow, ctx.actor, target, reason)
+        elif isinstance(target, FamilyLink):
+            family.decide_link(ctx.uow, ctx.actor, target, False, reason)
         else:
             records.decide_application(ctx.uow, ctx.actor, target, False, reason)
     except Refused as refusal:
@@ -124,11 +148,16 @@ def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
 
 @router.keyword("全部通过", "批量通过", staff=True)
 def approve_all(ctx: Context, msg: Incoming, _args: str) -> Reply:
-    """Bulk-approve every pending service record of the community."""
+    """Bulk-approve the community's pending service records; flagged ones are left for
+    one-by-one review (通过 S12), and said so."""
     if not _is_staff(ctx):
         return ctx.reply("not_allowed")
-    done = records.approve_many(ctx.uow, ctx.actor, ctx.resident.community_id)
-    return ctx.reply("tb_review_bulk", n=len(done))
+    done = verification.approve_many(ctx.uow, ctx.actor, ctx.resident.community_id)
+    flagged = [r.id for r in ctx.session.scalars(select(ServiceRecord).where(
+        ServiceRecord.community_id == ctx.resident.community_id, ServiceRecord.status == RecordStatus.PENDING,
+        ServiceRecord.reviewed_at.is_(None))) if r.flags]
+    left = text("tb_review_flagged_left", codes="、".join(f"S{i}" for i in flagged[:10])) if flagged else ""
+    return ctx.reply("tb_review_bulk", n=len(done), left=left)
 
 
 def _volunteer(ctx: Context, mobile: str) -> Resident | None:

@@ -23,7 +23,7 @@ from core.words import normalise
 from domain import residents
 from domain.errors import Refused
 from domain.people import person_name
-from domain.timebank import records
+from domain.timebank import records, verification
 from domain.timebank.input import parse_date, parse_duration
 from domain.timebank.ledger import hours
 from handlers.registration import registered_first
@@ -233,7 +233,7 @@ router.flow(Flow("log", "flow_log", LogStep, {
 
 def _waiting_for(ctx: Context) -> list[ServiceRecord]:
     return list(ctx.session.scalars(select(ServiceRecord).where(
-        ServiceRecord.beneficiary_id == ctx.resident.id,
+        ServiceRecord.beneficiary_id == ctx.resident.id, ServiceRecord.confirmed_at.is_(None),
         ServiceRecord.status == RecordStatus.PENDING).order_by(ServiceRecord.id).limit(10)))
 
 
@@ -251,19 +251,20 @@ def _addressed(ctx: Context, args: str) -> tuple[ServiceRecord | None, Reply | N
     number = record_id(args, "S")
     record = ctx.session.get(ServiceRecord, number) if number else None
     if record is None or record.beneficiary_id != ctx.resident.id or \
-            record.status is not RecordStatus.PENDING:
+            record.status is not RecordStatus.PENDING or record.confirmed_at is not None:
         return None, ctx.reply("tb_not_yours", code=args[:12])
     return record, None
 
 
 @router.keyword("确认", args=RECORD_CODE)
 def beneficiary_confirms(ctx: Context, msg: Incoming, args: str) -> Reply:
-    """The beneficiary confirms a service addressed to them; the hours are credited."""
+    """The beneficiary confirms a service addressed to them; credited unless staff must
+    review it too (the community's policy, or a flag)."""
     record, problem = _addressed(ctx, args)
     if problem:
         return problem
-    records.beneficiary_confirms(ctx.uow, ctx.resident, record)
-    return ctx.reply("tb_confirmed_by_beneficiary")
+    credited = verification.beneficiary_confirms(ctx.uow, ctx.resident, record)
+    return ctx.reply("tb_confirmed_by_beneficiary" if credited else "tb_confirmed_staff_next")
 
 
 @router.keyword("不确认", args=RECORD_CODE)
@@ -272,5 +273,5 @@ def beneficiary_denies(ctx: Context, msg: Incoming, args: str) -> Reply:
     record, problem = _addressed(ctx, args)
     if problem:
         return problem
-    records.beneficiary_denies(ctx.uow, ctx.resident, record)
+    verification.beneficiary_denies(ctx.uow, ctx.resident, record)
     return ctx.reply("tb_denied_by_beneficiary")

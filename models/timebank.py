@@ -6,7 +6,17 @@ import enum
 from datetime import date
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, created, intpk, str_enum, timestamp
@@ -77,7 +87,10 @@ class ServiceRecord(Base):
 
     __tablename__ = "timebank_records"
     __table_args__ = (Index("ix_records_volunteer_date", "volunteer_id", "service_date"),
-                      Index("ix_records_status", "status", "created_at"))
+                      Index("ix_records_status", "status", "created_at"),
+                      Index("uq_records_activity", "meeting_id", "volunteer_id", unique=True,
+                            sqlite_where=text("meeting_id IS NOT NULL"),
+                            postgresql_where=text("meeting_id IS NOT NULL")))
 
     id: Mapped[intpk]
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
@@ -95,6 +108,63 @@ class ServiceRecord(Base):
     entered_by: Mapped[str | None] = mapped_column(String(64))  # staff 代录
     verified_at: Mapped[timestamp | None]
     reminded_at: Mapped[timestamp | None]
+    # The two halves of verification, as the community's policy asks for them.
+    confirmed_at: Mapped[timestamp | None]  # by the beneficiary
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))  # staff, while still waiting
+    reviewed_at: Mapped[timestamp | None]
+    # Patterns staff should look at before the hours count (same pair often, same home, family).
+    flags: Mapped[list[str] | None] = mapped_column(JSONType)
+    # Proposed from a volunteer activity's check-in: one record per volunteer and activity.
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    created_at: Mapped[created]
+
+
+class LinkStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+
+
+class FamilyLink(Base):
+    """A family member a resident declared (家人) and staff confirmed: hours go only here."""
+
+    __tablename__ = "family_links"
+    __table_args__ = (UniqueConstraint("resident_id", "relative_id"),)
+
+    id: Mapped[intpk]
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    relative_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    relation: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[LinkStatus] = mapped_column(str_enum(LinkStatus))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[timestamp | None]
+    created_at: Mapped[created]
+
+
+class TransferStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class Transfer(Base):
+    """Hours offered to a confirmed family member: held until they accept (or give back)."""
+
+    __tablename__ = "timebank_transfers"
+    __table_args__ = (Index("ix_transfers_receiver_status", "receiver_id", "status"),
+                      Index("ix_transfers_status_expires", "status", "expires_at"))
+
+    id: Mapped[intpk]
+    giver_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    receiver_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[TransferStatus] = mapped_column(str_enum(TransferStatus))
+    expires_at: Mapped[timestamp]
+    decided_at: Mapped[timestamp | None]
     created_at: Mapped[created]
 
 

@@ -155,6 +155,11 @@ def timebank_pending() -> None:
     timebank_jobs.remind_pending(_rt())
 
 
+def timebank_transfers() -> None:
+    """Offers to family members not accepted in time go back to the giver."""
+    timebank_jobs.return_transfers(_rt())
+
+
 def decision_reminders() -> None:
     """Owners of decision items (议事结果落实) reminded before the due date and when overdue."""
     deliberation_jobs.remind_item_owners(_rt())
@@ -180,6 +185,7 @@ JOBS = {
                             {"trigger": "cron", "day_of_week": "mon", "hour": 9}),
     "timebank-statements": (timebank_statements, {"trigger": "cron", "day": 1, "hour": 9}),
     "timebank-pending": (timebank_pending, {"trigger": "cron", "hour": 10}),
+    "timebank-transfers": (timebank_transfers, {"trigger": "cron", "minute": 7}),
     "timebank-expiry": (timebank_expiry, {"trigger": "cron", "day": 1, "hour": 3}),
     "decision-reminders": (decision_reminders, {"trigger": "cron", "hour": 9, "minute": 30}),
     "vote-closing": (vote_closing, {"trigger": "interval", "minutes": 1}),

@@ -1,7 +1,7 @@
 """Time bank housekeeping, batch by batch, each batch its own transaction."""
 from __future__ import annotations
 
-from domain.timebank import housekeeping
+from domain.timebank import family, housekeeping
 
 
 def monthly_statements(rt) -> int:
@@ -13,6 +13,17 @@ def remind_pending(rt) -> int:
     """Remind verifiers of service records waiting too long."""
     with rt.unit() as uow:
         return housekeeping.remind_pending(uow)
+
+
+def return_transfers(rt) -> int:
+    """Hours offered to a family member and not accepted in time go back to the giver."""
+    total = 0
+    while True:
+        with rt.unit() as uow:
+            done = family.expire_due(uow)
+        total += done
+        if done < family.BATCH:
+            return total
 
 
 def expire_hours(rt) -> int:

@@ -90,6 +90,7 @@ ROUTES = [
     ("POST", "/console/timebank/accounts/{account}/adjust", WRITE, True),
     ("POST", "/console/timebank/redemptions/999999", WRITE, False),
     ("POST", "/console/timebank/applications/999999", WRITE, False),
+    ("POST", "/console/timebank/family/999999", WRITE, False),
     ("GET", "/console/residents", WRITE, False),
     ("GET", "/console/residents/{resident}", WRITE, True),
     ("POST", "/console/residents/{resident}/roles", WRITE, True),

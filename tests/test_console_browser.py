@@ -144,3 +144,36 @@ def test_staff_day_in_the_console(desk, sim, registered, rt, config, engine):  #
     desk.goto("/console/reports?status=all")
     expect(desk.locator("table.list")).to_contain_text(code)
     shoot(desk, "phone-reports")
+
+
+def test_family_links_and_flagged_hours_in_the_console(desk, sim, registered, config, engine):
+    """A phone-sized console: staff confirm a declared family member; 全选 leaves the record
+    flagged 家属 for one-by-one review."""
+    add_accounts(config)
+    vol = registered("vol", "13811112222", call="vol")
+    registered("mum", "13700001111", call="陈姨")
+    with engine.begin() as conn:
+        conn.execute(ResidentRole.__table__.insert().values(
+            resident_id=conn.execute(select(Resident.id).where(Resident.openid == vol.openid)).scalar(),
+            role="volunteer", granted_by="test", granted_at=utcnow()))
+    assert "社区核实后" in vol.say("家人 13700001111 母亲")
+    kin = log(vol, who="13700001111")
+    plain = log(vol, who="跳过", day="前天")
+
+    desk.set_viewport_size({"width": 390, "height": 844})
+    sign_in(desk)
+    desk.goto("/console/timebank")
+    expect(desk.locator("body")).to_contain_text("核实方式：服务对象确认＋社工审核")
+    expect(desk.locator("#family-links tr", has_text="陈姨")).to_contain_text("母亲")
+    flagged = desk.locator(f"#records-form tr:has(input[value='{kin[1:]}'])")
+    expect(flagged).to_contain_text("家属")
+    desk.check("#records-form input.check-all")
+    expect(desk.locator(f"#records-form input[value='{kin[1:]}']")).not_to_be_checked()
+    expect(desk.locator(f"#records-form input[value='{plain[1:]}']")).to_be_checked()
+    desk.click("#approve-selected")
+    expect(desk.locator(".flash")).to_contain_text("已处理1条")
+    expect(desk.locator("#records-form")).to_contain_text(kin)
+    shoot(desk, "timebank-flags")
+    desk.locator("#family-links tr", has_text="陈姨").locator("button[value=confirm]").click()
+    expect(desk.locator(".flash")).to_contain_text("已保存")
+    assert "转赠" in vol.say("家人") and "已确认" in vol.last_reply

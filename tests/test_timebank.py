@@ -104,14 +104,18 @@ def test_log_verify_by_staff_and_balance(volunteer, staff, db):
     assert "审核过" in staff.say(f"通过 {code}") or "没有找到" in staff.last_reply
 
 
-def test_beneficiary_confirms_in_their_own_chat(registered, volunteer, db):
+def test_beneficiary_confirms_in_their_own_chat(registered, volunteer, staff, db):
     elder = registered("elder", mobile="13700001111")
     code = log(volunteer, who="13700001111")
     assert any(code in text for text in elder.push_texts())
     outsider = registered("outsider")
     assert "没有找到需要您确认" in outsider.say(f"确认 {code}")  # not addressed to them
     assert balance(db, volunteer) == 0
-    assert "谢谢确认" in elder.say(f"确认 {code}")
+    # the default policy (both): the elder's word, then a social worker's review
+    assert "社工审核后" in elder.say(f"确认 {code}")
+    assert balance(db, volunteer) == 0
+    assert "待社工审核" not in staff.say("审核") and code in staff.last_reply
+    staff.say(f"通过 {code}")
     assert balance(db, volunteer) == 120
 
 
@@ -186,7 +190,12 @@ def test_redeem_hold_fulfil_and_overdraw(volunteer, staff, db):
 def test_transfer_and_donation_rules(volunteer, staff, registered, db):
     staff.say(f"通过 {log(volunteer, hours='4')}")
     daughter = registered("daughter", mobile="13622223333")
-    assert "已转赠1小时" in volunteer.say("转赠 13622223333 1")
+    assert "社区确认过的家人" in volunteer.say("转赠 13622223333 1")
+    assert "社区核实后" in volunteer.say("家人 13622223333 女儿")
+    staff.say(f"通过 {re.search(r'F[0-9]+', staff.say('审核')).group(0)}")
+    assert "预留1小时" in volunteer.say("转赠 13622223333 1")
+    assert balance(db, daughter) == 0 and balance(db, volunteer) == 180  # held until accepted
+    assert "已收下1小时" in daughter.say("接受")
     assert balance(db, daughter) == 60
     assert "不能转赠给自己" in volunteer.say("转赠 13811112222 1")
     assert "没有找到" in volunteer.say("转赠 13500000000 1")
@@ -308,8 +317,9 @@ def test_bare_confirm_takes_the_only_waiting_record_or_lists_them(registered, vo
     assert "没有需要您确认" in elder.say("确认")
     first = log(volunteer, who="13700001111", hours="1")
     assert "谢谢确认" in elder.say("确认")
-    assert balance(db, volunteer) == 60
+    db.expire_all()
+    assert db.get(ServiceRecord, int(first[1:])).confirmed_at is not None
     second, third = (log(volunteer, who="13700001111", hours="1", day=d) for d in ("前天", "11月15日"))
     listing = elder.say("确认")
     assert f"{second} " in listing and f"{third} " in listing and f"{first} " not in listing
-    assert balance(db, volunteer) == 60
+    assert "没有找到" in elder.say(f"确认 {first}")  # already confirmed: not asked twice

@@ -1,5 +1,6 @@
 """Time bank integrity: a refused operation leaves nothing behind; concurrent spending,
-opposite transfers and staff entering hours at once keep every rule.
+opposite transfers (offered and accepted at once) and staff entering hours at once keep
+every rule.
 
 The property test plays what the chat pipeline does: several operations in one
 transaction that commits, each refusal caught by its adapter. Only the use case's
@@ -19,14 +20,16 @@ from core.clock import SYSTEM
 from core.db import make_engine, make_session_factory, transaction
 from domain.actor import Actor
 from domain.errors import Refused
-from domain.timebank import exchange, records
+from domain.timebank import exchange, family, records, verification
 from domain.timebank.ledger import account_of, post
 from domain.unit import Unit
 from models import (
     Account,
     Community,
     EntryKind,
+    FamilyLink,
     LedgerEntry,
+    LinkStatus,
     RecordStatus,
     Redemption,
     RedemptionStatus,
@@ -34,6 +37,8 @@ from models import (
     ResidentRole,
     Role,
     ServiceRecord,
+    Transfer,
+    TransferStatus,
 )
 from tests.scheduler_helpers import seed_followers
 
@@ -56,6 +61,15 @@ def consistent(session) -> None:
         credited = session.scalar(select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
             LedgerEntry.source == f"record:{record.id}")) or 0
         assert credited == (record.minutes if record.status is RecordStatus.APPROVED else 0)
+    for transfer in session.scalars(select(Transfer)):
+        kinds = sorted(session.scalars(select(LedgerEntry.kind).where(
+            LedgerEntry.source == f"transfer:{transfer.id}")))
+        expected = {TransferStatus.PENDING: [EntryKind.HOLD],
+                    TransferStatus.DECLINED: [EntryKind.HOLD, EntryKind.RELEASE],
+                    TransferStatus.EXPIRED: [EntryKind.HOLD, EntryKind.RELEASE],
+                    TransferStatus.ACCEPTED: [EntryKind.HOLD, EntryKind.RELEASE, EntryKind.TRANSFER_IN,
+                                              EntryKind.TRANSFER_OUT]}
+        assert kinds == sorted(expected[transfer.status]), f"transfer {transfer.id}"
 
 
 OPS = st.one_of(
@@ -63,6 +77,7 @@ OPS = st.one_of(
     st.tuples(st.just("redeem"), st.integers(0, 2), st.integers(1, 5)),
     st.tuples(st.just("settle"), st.integers(0, 5), st.booleans()),
     st.tuples(st.just("transfer"), st.integers(0, 2), st.integers(0, 2), st.sampled_from([30, 90, 6000])),
+    st.tuples(st.just("answer"), st.integers(0, 5), st.booleans()),
     st.tuples(st.just("donate"), st.integers(0, 2), st.sampled_from([30, 60, 99999])),
     st.tuples(st.just("adjust"), st.integers(0, 2), st.sampled_from([-300, -30, 30, 300, 10 ** 9])),
     st.tuples(st.just("approve_again"), st.integers(0, 5)),
@@ -81,7 +96,7 @@ def test_refused_operations_leave_nothing_behind(fast_db, uow, config, messages)
         fast_db.flush()
         for r in residents:
             fast_db.add(ResidentRole(resident_id=r.id, role=Role.VOLUNTEER, granted_by="t"))
-        fast_db.flush()
+        confirm_family(fast_db, residents)
         staff = Actor.cli("test")
         refused = accepted = 0
         for message in messages:
@@ -97,6 +112,14 @@ def test_refused_operations_leave_nothing_behind(fast_db, uow, config, messages)
         example.rollback()
 
 
+def confirm_family(session, people: list[Resident]) -> None:
+    """Everyone is everyone's confirmed family member (transfers need the link)."""
+    session.add_all(FamilyLink(resident_id=a.id, relative_id=b.id, community_id=a.community_id,
+                               status=LinkStatus.CONFIRMED, created_at=a.created_at)
+                    for a in people for b in people if a.id != b.id)
+    session.flush()
+
+
 def _apply(uow: Unit, staff: Actor, people: list[Resident], op: tuple) -> None:
     kind = op[0]
     if kind == "earn":
@@ -110,7 +133,13 @@ def _apply(uow: Unit, staff: Actor, people: list[Resident], op: tuple) -> None:
         if held:
             exchange.settle_redemption(uow, staff, held[op[1] % len(held)], op[2])
     elif kind == "transfer":
-        exchange.transfer(uow, people[op[1]], people[op[2]], op[3])
+        family.offer(uow, people[op[1]], people[op[2]], op[3])
+    elif kind == "answer":
+        offered = uow.session.scalars(select(Transfer).order_by(Transfer.id)).all()
+        if offered:
+            transfer = offered[op[1] % len(offered)]
+            receiver = uow.session.get(Resident, transfer.receiver_id)
+            (family.accept if op[2] else family.decline)(uow, receiver, transfer)
     elif kind == "donate":
         exchange.donate(uow, people[op[1]], op[2])
     elif kind == "adjust":
@@ -118,7 +147,7 @@ def _apply(uow: Unit, staff: Actor, people: list[Resident], op: tuple) -> None:
     elif kind == "approve_again":
         done = uow.session.scalars(select(ServiceRecord).order_by(ServiceRecord.id)).all()
         if done:
-            records.approve(uow, staff, done[op[1] % len(done)])
+            verification.approve(uow, staff, done[op[1] % len(done)])
 
 
 def test_refused_redemption_leaves_no_hold_to_cancel(chat, fast_db):
@@ -160,6 +189,7 @@ def _setup(db_url: str, sim, count: int, prefix: str) -> tuple[list[str], dict[s
             Resident.openid.in_(openids)))}
         for n, openid in enumerate(openids):
             people[openid].mobile = f"136{n:08d}"
+        confirm_family(session, list(people.values()))
     engine.dispose()
     return openids, people
 
@@ -190,7 +220,7 @@ def test_concurrent_transfers_never_overdraw(via_gunicorn, db_url, db, config):
     # 12 transfers of 1 h at once, from several workers: only 3 can succeed
     with ThreadPoolExecutor(12) as pool:
         replies = list(pool.map(lambda n: _say(sim, rich, f"转赠 136{n % 5 + 1:08d} 1"), range(12)))
-    assert sum("已转赠" in r for r in replies) == 3, replies
+    assert sum("已为" in r and "预留1小时" in r for r in replies) == 3, replies
     assert sum("余额不足" in r for r in replies) == 9, replies
     db.rollback()
     consistent(db)
@@ -207,7 +237,15 @@ def test_opposite_transfers_all_complete(via_gunicorn, db_url, db, config):
     jobs = [(a, "13600000001"), (b, "13600000000")] * 30
     with ThreadPoolExecutor(16) as pool:
         replies = list(pool.map(lambda job: _say(sim, job[0], f"转赠 {job[1]} 1"), jobs))
-    assert all("已转赠1小时" in r for r in replies), [r for r in replies if "已转赠" not in r]
+    assert all("预留1小时" in r for r in replies), [r for r in replies if "预留" not in r]
+    # each accepts what the other offered, at once: both accounts locked in the same order
+    db.rollback()
+    offers = db.execute(select(Transfer.id, Resident.openid).join(
+        Resident, Resident.id == Transfer.receiver_id)).all()
+    with ThreadPoolExecutor(16) as pool:
+        replies = list(pool.map(lambda o: _say(sim, o[1], f"接受 Z{o[0]}"), offers))
+    assert len(offers) == 60 and all("已收下1小时" in r for r in replies), \
+        [r for r in replies if "已收下" not in r]
     db.rollback()
     consistent(db)
     balances = db.scalars(select(Account.balance).where(

@@ -18,10 +18,10 @@
     });
   });
 
-  // Tick all rows of a bulk form.
+  // Tick all rows of a bulk form (rows that need one-by-one review are left alone).
   document.querySelectorAll("input.check-all").forEach(function (box) {
     box.addEventListener("change", function () {
-      box.closest("form").querySelectorAll('input[name="ids"]').forEach(function (row) { row.checked = box.checked; });
+      box.closest("form").querySelectorAll('input[name="ids"]:not([data-flagged])').forEach(function (row) { row.checked = box.checked; });
     });
   });
 

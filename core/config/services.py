@@ -11,6 +11,8 @@ from pydantic import Field, model_validator
 from core.config.sections import Section
 
 TierName = Literal["big", "small", "private"]
+# 时间储蓄 verification: the person served confirms, staff review, or both must.
+Verification = Literal["beneficiary", "staff", "both"]
 
 
 class SLA(Section):
@@ -90,10 +92,28 @@ class TimebankConfig(Section):
     expiry_months: int = Field(0, ge=0)
     # What hours can buy, per community name ("default" for the rest).
     catalogue: dict[str, list[CatalogueItem]] = {}
+    # Who must verify a record before its hours count, per community name ("default").
+    verification: dict[str, Verification] = {"default": "both"}
+    # More records than this between the same two people within the window are flagged.
+    pair_max: int = Field(8, ge=1)
+    pair_window_days: int = Field(30, ge=1)
+    # A transfer to a family member not accepted within this many days goes back.
+    transfer_accept_days: int = Field(7, ge=1, le=90)
+    # The service type of hours proposed from a volunteer activity's check-in.
+    activity_service_type: str = "志愿活动"
+
+    @model_validator(mode="after")
+    def _activity_type_offered(self):
+        if self.activity_service_type not in self.service_types:
+            raise ValueError(f"activity_service_type {self.activity_service_type!r} is not in service_types")
+        return self
 
     @property
     def cap_minutes(self) -> int:
         return int(self.balance_cap_hours * 60)
+
+    def verification_for(self, community_name: str) -> Verification:
+        return self.verification.get(community_name) or self.verification.get("default") or "both"
 
     def catalogue_for(self, community_name: str) -> list[CatalogueItem]:
         return list(self.catalogue.get(community_name) or self.catalogue.get("default") or [])

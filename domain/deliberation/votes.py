@@ -4,7 +4,6 @@ one per household of the topic's audience — with a deadline, counted once each
 when they close. Ballots are for staff to audit; residents only ever see the totals."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from domain.actor import Actor
 from domain.deliberation.topics import in_audience, tell_followers
 from domain.errors import Refused
 from domain.reports.paths import DELIBERATIONS
-from domain.reports.places import address_key
+from domain.reports.places import household
 from domain.unit import Unit, use_case
 from models import (
     Ballot,
@@ -33,7 +32,6 @@ from models import (
     VoteStatus,
 )
 
-ROOM = re.compile(r"\d{3,4}(室|号|房)?$")
 MAX_OPTIONS, MAX_OPTION_CHARS = 6, 20
 
 
@@ -94,15 +92,6 @@ def attendance(uow: Unit, meeting: Meeting) -> dict:
 
 
 # --- votes ---------------------------------------------------------------------------------
-
-def household(resident: Resident) -> str:
-    """One vote per home: the community and the registered address when it names a room,
-    else the person (an address like 3栋2单元 is a stairwell, not a home)."""
-    key = re.sub(r"\s+", "", address_key(resident.address or ""))
-    if key and ROOM.search(key):
-        return f"h:{resident.community_id}:{re.sub(r'(室|号|房)$', '', key)}"[:80]
-    return f"r:{resident.id}"
-
 
 def _households(uow: Unit, topic: Topic) -> int:
     """Homes among the registered followers the topic's audience covers (one query)."""

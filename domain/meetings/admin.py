@@ -29,6 +29,7 @@ from domain.meetings.signups import (
     when_where,
 )
 from domain.reports import paths
+from domain.timebank import records
 from domain.unit import Unit, use_case
 from models import (
     Meeting,
@@ -210,6 +211,8 @@ def check_in(uow: Unit, actor: Actor, meeting: Meeting, code: str) -> Signup:
     signup.checked_in_at = uow.now
     audit.record(uow, actor, "meeting_checkin", f"meeting:{meeting.id}", None,
                  {"signup": signup.id})
+    if meeting.type is MeetingType.VOLUNTEER and signup.resident_id and not signup.proxy_name:
+        records.propose_for_activity(uow, uow.session.get(Resident, signup.resident_id), meeting)
     return signup
 
 

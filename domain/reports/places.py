@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.numbers import chinese_number
 from core.words import normalise
-from models import Building, Community, Grid
+from models import Building, Community, Grid, Resident
 
 _BUILDING_WORD = re.compile(r"(号楼|号栋|栋楼|幢|號樓)")
 # "三栋" is building 3; "两栋楼之间" counts buildings (两 is never a building number).
@@ -88,3 +88,15 @@ def match_building(session: Session, community_id: int | None, address: str) -> 
         if name and re.search(pattern, typed) and (best is None or len(name) > best[0]):
             best = (len(name), building.id)
     return best[1] if best else None
+
+
+ROOM = re.compile(r"\d{3,4}(室|号|房)?$")
+
+
+def household(resident: Resident) -> str:
+    """One key per home: the community and the registered address when it names a room,
+    else the person (an address like 3栋2单元 is a stairwell, not a home)."""
+    key = re.sub(r"\s+", "", address_key(resident.address or ""))
+    if key and ROOM.search(key):
+        return f"h:{resident.community_id}:{re.sub(r'(室|号|房)$', '', key)}"[:80]
+    return f"r:{resident.id}"

@@ -1,4 +1,5 @@
-"""Spending and moving hours: redemptions, transfers, donations, grants and staff adjustments."""
+"""Spending and moving hours: redemptions, donations, grants and staff adjustments
+(transfers to family members are in family.py)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -78,26 +79,6 @@ def settle_redemption(uow: Unit, actor: Actor, redemption: Redemption, fulfil: b
     audit.record(uow, actor, "redemption_fulfil" if fulfil else "redemption_cancel",
                  f"redemption:{redemption.id}", {"status": "held"},
                  {"status": redemption.status.value})
-
-
-@use_case
-def transfer(uow: Unit, giver: Resident, receiver: Resident, minutes: int) -> None:
-    """To a family member who is a resident of the same community."""
-    if receiver.id == giver.id:
-        raise Refused("tb_transfer_self")
-    if receiver.community_id != giver.community_id:
-        raise Refused("tb_transfer_other_community")
-    limit = uow.config.timebank.transfer_max_hours
-    if not 0 < minutes <= limit * 60:
-        raise Refused("tb_transfer_too_much", limit=f"{limit:g}")
-    mine, theirs = account_of(uow, giver), account_of(uow, receiver)
-    lock(uow, mine.id, theirs.id)
-    source = f"transfer:{giver.id}->{receiver.id}:{uow.now:%Y%m%d%H%M%S%f}"
-    post(uow, mine.id, -minutes, EntryKind.TRANSFER_OUT, source=source, actor="resident")
-    post(uow, theirs.id, minutes, EntryKind.TRANSFER_IN, source=source, actor="resident")
-    uow.push(receiver.id, "timebank_account", message(text("tb_transfer_received", hours=hours(minutes)), {
-        "item": text("notice_transfer"), "note": text("notice_hours", hours=hours(minutes)),
-        "time": uow.now}), f"{source}:told")
 
 
 @use_case

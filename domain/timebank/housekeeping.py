@@ -10,6 +10,7 @@ from core.outbox import message
 from core.texts import text
 from domain.reports.routing import community_staff
 from domain.timebank.ledger import expire, hours
+from domain.timebank.verification import BENEFICIARY, STAFF, waiting_on
 from domain.unit import Unit
 from models import Account, LedgerEntry, RecordStatus, ServiceRecord
 
@@ -52,16 +53,17 @@ def statements(uow: Unit, after: int) -> tuple[int, int | None]:
 
 
 def remind_pending(uow: Unit) -> int:
-    """Records waiting longer than `timebank.reminder_after_days`: tell the community's staff
-    (or the beneficiary asked to confirm), once per record."""
+    """Records waiting longer than `timebank.reminder_after_days`: tell whoever still has to
+    verify them (the community's staff, the person served), once per record."""
     days = uow.config.timebank.reminder_after_days
     stale = uow.session.scalars(select(ServiceRecord).where(
         ServiceRecord.status == RecordStatus.PENDING, ServiceRecord.reminded_at.is_(None),
         ServiceRecord.created_at < uow.now - timedelta(days=days))).all()
     by_verifier: dict[int, int] = {}
     for record in stale:
-        targets = [record.beneficiary_id] if record.beneficiary_id is not None \
-            else community_staff(uow.session, record.community_id)
+        waiting = waiting_on(uow, record)
+        targets = ([record.beneficiary_id] if BENEFICIARY in waiting else []) + \
+            (community_staff(uow.session, record.community_id) if STAFF in waiting else [])
         for target in targets:
             by_verifier[target] = by_verifier.get(target, 0) + 1
         record.reminded_at = uow.now

@@ -1,9 +1,9 @@
-"""Volunteering: applications, service records and their verification.
+"""Volunteering: applications, and the service records volunteers log, staff enter (代录)
+or a volunteer activity's check-in proposes.
 
-A record is pending until verified (by staff, or by the beneficiary it names);
-approval credits the hours, above the cap the excess goes to the pool. The daily
-maximum is counted under the volunteer's row lock, so staff entering hours for
-the same person at once cannot pass it together.
+A record is pending until verified (see verification.py). The daily maximum is counted
+under the volunteer's row lock, so staff entering hours for the same person at once
+cannot pass it together.
 """
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from domain import audit
 from domain.actor import Actor
 from domain.errors import Refused
 from domain.people import person_name
-from domain.timebank.ledger import account_of, hours, lock, pool_of, post
+from domain.timebank import verification
+from domain.timebank.ledger import hours
 from domain.unit import Unit, use_case
 from models import (
     ApplicationStatus,
-    EntryKind,
+    Meeting,
     RecordStatus,
     Resident,
     ResidentRole,
@@ -107,7 +108,8 @@ def day_total(uow: Unit, volunteer_id: int, day: date) -> int:
 
 def _new_record(uow: Unit, volunteer: Resident, *, service_type: str, day: date, minutes: int,
                 beneficiary: Resident | None, beneficiary_name: str | None,
-                description: str | None, photo: str | None, entered_by: str | None) -> ServiceRecord:
+                description: str | None, photo: str | None, entered_by: str | None,
+                meeting_id: int | None = None) -> ServiceRecord:
     if service_type not in uow.config.timebank.service_types:
         raise Refused("unknown_choice")
     # The volunteer's row lock serialises everyone logging hours for this person.
@@ -119,7 +121,9 @@ def _new_record(uow: Unit, volunteer: Resident, *, service_type: str, day: date,
                            service_type=service_type, service_date=day, minutes=minutes,
                            beneficiary_id=beneficiary.id if beneficiary else None,
                            beneficiary_name=clip(beneficiary_name, 32), description=clip(description, 200),
-                           photo_media_id=clip(photo, 128), entered_by=entered_by, created_at=uow.now)
+                           photo_media_id=clip(photo, 128), entered_by=entered_by, meeting_id=meeting_id,
+                           flags=verification.flags_for(uow, volunteer, beneficiary, clip(beneficiary_name, 32))
+                           or None, created_at=uow.now)
     uow.session.add(record)
     uow.session.flush()
     return record
@@ -137,7 +141,7 @@ def log_service(uow: Unit, volunteer: Resident, *, service_type: str, day: date,
     record = _new_record(uow, volunteer, service_type=service_type, day=day, minutes=minutes,
                          beneficiary=beneficiary, beneficiary_name=beneficiary_name,
                          description=description, photo=photo, entered_by=None)
-    if beneficiary is not None:
+    if beneficiary is not None and verification.BENEFICIARY in verification.waiting_on(uow, record):
         uow.push(beneficiary.id, "timebank_confirm", message(text(
             "tb_beneficiary_confirm", volunteer=person_name(volunteer), type=service_type,
             hours=hours(minutes), day=f"{day:%m月%d日}", id=record.id), {
@@ -146,125 +150,6 @@ def log_service(uow: Unit, volunteer: Resident, *, service_type: str, day: date,
                              hours=hours(minutes))}),
             f"record:{record.id}:ask-beneficiary")
     return record
-
-
-def _credit(uow: Unit, record: ServiceRecord, verifier: str, verifier_name: str) -> int:
-    """Credit a pending record (above the cap the excess goes to the pool); minutes kept."""
-    record = uow.session.get(ServiceRecord, record.id, with_for_update=ROW_LOCK, populate_existing=True)
-    if record.status is not RecordStatus.PENDING:
-        raise Refused("tb_record_done")
-    volunteer = uow.session.get(Resident, record.volunteer_id)
-    account = account_of(uow, volunteer)
-    pool = pool_of(uow, record.community_id)
-    current = lock(uow, account.id, pool.id)[account.id]
-    cap = uow.config.timebank.cap_minutes
-    kept = max(0, min(record.minutes, cap - current.balance))
-    before_total = current.earned_total
-    if kept:
-        post(uow, account.id, kept, EntryKind.EARN, source=f"record:{record.id}", actor=verifier)
-    excess = record.minutes - kept
-    if excess:
-        post(uow, pool.id, excess, EntryKind.OVERFLOW, source=f"record:{record.id}", actor=verifier,
-             note=f"cap reached for account {account.id}")
-        uow.push(volunteer.id, "timebank_account", message(text(
-            "tb_cap_overflow", hours=hours(excess), cap=f"{uow.config.timebank.balance_cap_hours:g}"), {
-                "item": text("notice_overflow"), "note": text("notice_hours", hours=hours(excess)),
-                "time": uow.now}),
-            f"record:{record.id}:overflow")
-    record.status, record.verifier, record.verified_at = RecordStatus.APPROVED, verifier_name[:64], uow.now
-    uow.push(volunteer.id, "timebank_result", message(text(
-        "tb_record_approved", type=record.service_type, hours=hours(record.minutes),
-        day=f"{record.service_date:%m月%d日}"), {
-            "item": text("notice_record_approved"), "time": uow.now,
-            "note": f"{record.service_type}{text('notice_hours', hours=hours(record.minutes))}"}),
-        f"record:{record.id}:approved")
-    for mark in uow.config.timebank.milestones_hours:
-        if before_total < mark * 60 <= current.earned_total:
-            uow.push(volunteer.id, "timebank_account", message(text("tb_milestone", hours=mark), {
-                "item": text("notice_milestone"), "note": text("notice_hours", hours=mark),
-                "time": uow.now}), f"milestone:{volunteer.id}:{mark}")
-    return kept
-
-
-@use_case
-def approve(uow: Unit, actor: Actor, record: ServiceRecord) -> int:
-    """Staff verify a record: the hours are credited."""
-    _staff(actor, record.community_id)
-    kept = _credit(uow, record, actor.label, actor.display)
-    audit.record(uow, actor, "timebank_approve", f"record:{record.id}", {"status": "pending"},
-                 {"status": "approved", "minutes": record.minutes})
-    return kept
-
-
-@use_case
-def approve_many(uow: Unit, actor: Actor, community_id: int, ids: list[int] | None = None) -> list[int]:
-    """Bulk approval of the community's pending records (all, or the ticked ones): one audit row."""
-    _staff(actor, community_id)
-    query = select(ServiceRecord).where(ServiceRecord.community_id == community_id,
-                                        ServiceRecord.status == RecordStatus.PENDING)
-    if ids is not None:
-        query = query.where(ServiceRecord.id.in_(ids))
-    done = []
-    for record in uow.session.scalars(query.order_by(ServiceRecord.id).limit(200)).all():
-        _credit(uow, record, actor.label, actor.display)
-        done.append(record.id)
-    audit.record(uow, actor, "timebank_bulk_approve", f"community:{community_id}",
-                 {"status": "pending"}, {"records": done})
-    return done
-
-
-@use_case
-def reject(uow: Unit, actor: Actor, record: ServiceRecord, reason: str) -> None:
-    _staff(actor, record.community_id)
-    if not reason.strip():
-        raise Refused("tb_need_reason")
-    record = uow.session.get(ServiceRecord, record.id, with_for_update=ROW_LOCK, populate_existing=True)
-    if record.status is not RecordStatus.PENDING:
-        raise Refused("tb_record_done")
-    record.status, record.verifier, record.verified_at = RecordStatus.REJECTED, actor.display[:64], uow.now
-    record.reason = clip(reason, 200)
-    uow.push(record.volunteer_id, "timebank_result", message(text(
-        "tb_record_rejected", type=record.service_type, hours=hours(record.minutes),
-        reason=record.reason), _rejected_facts(uow, record)), f"record:{record.id}:rejected")
-    audit.record(uow, actor, "timebank_reject", f"record:{record.id}", {"status": "pending"},
-                 {"status": "rejected"}, record.reason)
-
-
-@use_case
-def reject_many(uow: Unit, actor: Actor, community_id: int, ids: list[int], reason: str) -> list[int]:
-    _staff(actor, community_id)
-    if not reason.strip():
-        raise Refused("c_reason_required")
-    done = []
-    for record in uow.session.scalars(select(ServiceRecord).where(
-            ServiceRecord.id.in_(ids), ServiceRecord.community_id == community_id,
-            ServiceRecord.status == RecordStatus.PENDING)).all():
-        record.status, record.verifier, record.verified_at = RecordStatus.REJECTED, actor.display[:64], uow.now
-        record.reason = clip(reason, 200)
-        uow.push(record.volunteer_id, "timebank_result", message(text(
-            "tb_record_rejected", type=record.service_type, hours=hours(record.minutes),
-            reason=record.reason), _rejected_facts(uow, record)), f"record:{record.id}:rejected")
-        done.append(record.id)
-    audit.record(uow, actor, "timebank_bulk_reject", f"community:{community_id}",
-                 {"status": "pending"}, {"records": done}, reason.strip()[:200])
-    return done
-
-
-@use_case
-def beneficiary_confirms(uow: Unit, resident: Resident, record: ServiceRecord) -> int:
-    """The person served confirms; the hours are credited."""
-    if record.beneficiary_id != resident.id or record.status is not RecordStatus.PENDING:
-        raise Refused("tb_not_yours", code=f"S{record.id}")
-    return _credit(uow, record, f"beneficiary:{resident.id}",
-                   text("tb_verified_by_beneficiary", name=person_name(resident)))
-
-
-@use_case
-def beneficiary_denies(uow: Unit, resident: Resident, record: ServiceRecord) -> None:
-    """The person served disputes it; the record stays for staff to check."""
-    if record.beneficiary_id != resident.id or record.status is not RecordStatus.PENDING:
-        raise Refused("tb_not_yours", code=f"S{record.id}")
-    record.beneficiary_id, record.reason = None, text("tb_denied_by_beneficiary")
 
 
 @use_case
@@ -278,11 +163,32 @@ def proxy_log(uow: Unit, actor: Actor, volunteer: Resident, *, service_type: str
     record = _new_record(uow, volunteer, service_type=service_type, day=day, minutes=minutes,
                          beneficiary=None, beneficiary_name=None, description=None, photo=None,
                          entered_by=actor.label[:64])
-    _credit(uow, record, actor.label, actor.display)
+    verification.credit(uow, record, actor.label, actor.display)
     audit.record(uow, actor, "timebank_proxy_log", f"record:{record.id}", None,
                  {"volunteer": volunteer.id, "minutes": minutes, "day": day.isoformat()})
     return record
 
 
-def _rejected_facts(uow: Unit, record: ServiceRecord) -> dict:
-    return {"item": text("notice_record_rejected"), "note": record.reason, "time": uow.now}
+def propose_for_activity(uow: Unit, volunteer: Resident, meeting: Meeting) -> ServiceRecord | None:
+    """A volunteer checked in at a volunteer activity: its hours, pending verification
+    (once per activity; within the day's maximum; nothing when the day is full)."""
+    if not is_volunteer(volunteer) or uow.session.scalar(select(ServiceRecord.id).where(
+            ServiceRecord.meeting_id == meeting.id, ServiceRecord.volunteer_id == volunteer.id)):
+        return None
+    settings = uow.config.timebank
+    step = settings.granularity_minutes
+    day = meeting.starts_at.astimezone(uow.config.tz).date()
+    room = int(settings.daily_max_hours * 60) - day_total(uow, volunteer.id, day)
+    minutes = min(int((meeting.ends_at - meeting.starts_at).total_seconds() // 60), room) // step * step
+    if minutes <= 0:
+        return None
+    record = _new_record(uow, volunteer, service_type=settings.activity_service_type, day=day,
+                         minutes=minutes, beneficiary=None, beneficiary_name=None,
+                         description=meeting.title, photo=None, entered_by=None, meeting_id=meeting.id)
+    uow.push(volunteer.id, "timebank_result", message(text(
+        "tb_activity_proposed", title=meeting.title, hours=hours(minutes), id=record.id), {
+            "item": text("notice_activity_hours"), "time": uow.now,
+            "note": text("notice_service", who=person_name(volunteer), type=settings.activity_service_type,
+                         hours=hours(minutes))}),
+        f"record:{record.id}:proposed")
+    return record

@@ -23,7 +23,7 @@ from domain.errors import Refused
 from domain.meetings import signups
 from domain.reports import lifecycle, queries
 from domain.reports.categories import name_of
-from domain.timebank import records
+from domain.timebank import verification
 from domain.timebank.ledger import hours, statement
 from models import (
     Account,
@@ -220,8 +220,8 @@ def my_hours():
                                .order_by(LedgerEntry.id.desc()).limit(30)).all()
         month = statement(unit(), account, month_start, unit().now)
     waiting = db().scalars(select(ServiceRecord).where(
-        ServiceRecord.beneficiary_id == resident.id, ServiceRecord.status == RecordStatus.PENDING)
-        .order_by(ServiceRecord.id)).all()
+        ServiceRecord.beneficiary_id == resident.id, ServiceRecord.status == RecordStatus.PENDING,
+        ServiceRecord.confirmed_at.is_(None)).order_by(ServiceRecord.id)).all()
     return render_template("resident/hours.html", account=account, entries=entries, month=month,
                            month_name=f"{now.month}月", waiting=waiting)
 
@@ -235,9 +235,9 @@ def confirm_record(record_id: int):
         return not_found()
     try:
         if request.form.get("answer") == "confirm":
-            records.beneficiary_confirms(unit(), me(), record)
-            return done("tb_confirmed_by_beneficiary", "/my/hours")
-        records.beneficiary_denies(unit(), me(), record)
+            credited = verification.beneficiary_confirms(unit(), me(), record)
+            return done("tb_confirmed_by_beneficiary" if credited else "tb_confirmed_staff_next", "/my/hours")
+        verification.beneficiary_denies(unit(), me(), record)
         return done("tb_denied_by_beneficiary", "/my/hours")
     except Refused as refusal:
         return refused(refusal)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from domain.deliberation import topics, votes
 from domain.errors import Refused
+from domain.reports.places import household
 from models import Ballot, DecisionItem, Meeting, Opinion, Topic, TopicSupport, Vote, VoteStatus
 from web.resident.signin import bp, db, done, me, not_found, refused, signed_in, unit
 
@@ -27,7 +28,7 @@ def topic(code: str):
              if v.status is VoteStatus.CLOSED or votes.may_vote(unit(), v, person)]
     voted = set(db().scalars(select(Ballot.vote_id).where(
         Ballot.vote_id.in_([v.id for v in polls]),
-        Ballot.voter_key.in_([votes.household(person), f"r:{person.id}"]))))
+        Ballot.voter_key.in_([household(person), f"r:{person.id}"]))))
     return render_template(
         "resident/topic.html", topic=found, polls=polls, voted=voted,
         meeting=db().get(Meeting, found.meeting_id) if found.meeting_id else None,
