@@ -27,10 +27,12 @@ def init_db(args) -> None:
 
 def seed_demo(args) -> None:
     """Load the demo communities, grids, buildings, staff logins and meetings (idempotent)."""
+    from cli.demo_people import seed_personas
     from cli.seed import seed, seed_meetings
 
     config = load_config()
     print(seed(config, role_accounts=True))
+    print(seed_personas(config))
     print(seed_meetings(config))
 
 

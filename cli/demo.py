@@ -14,6 +14,7 @@ import time
 import requests
 from sqlalchemy import select
 
+from cli.demo_people import LABELS
 from cli.menu import publish_menu
 from core.config import Config
 from core.db import make_engine, make_session_factory
@@ -42,7 +43,7 @@ def run(config: Config) -> None:
         if _up(f"http://127.0.0.1:{web_port}/healthz", asked) and \
                 _up(f"http://127.0.0.1:{sim_port}/sim/api/state", asked):
             print(_menu(config))
-            _worker_phones(config, sim_port)
+            _phones(config, sim_port)
             print(banner(config, quiet), flush=True)
         while not asked and all(p.poll() is None for p in procs):
             time.sleep(0.2)
@@ -56,15 +57,10 @@ def banner(config: Config, quiet: str) -> str:
                 quiet=text("demo_quiet", hours=quiet) if quiet else text("demo_no_quiet"))
 
 
-# The seeded grid workers' phones: pushes to them show in the simulator's persona list.
-WORKER_PHONES = {"demo-gridworker-jinning-1": "金宁第一网格网格员",
-                 "demo-gridworker-jinning-2": "金宁第二网格网格员"}
-
-
-def _worker_phones(config: Config, sim_port: int) -> None:
+def _phones(config: Config, sim_port: int) -> None:
     """The simulator keeps no state across restarts; the database does. Give it back the
-    residents who follow the account (else their pushes fail with 40003), and the grid
-    workers' phones."""
+    residents who follow the account (else their pushes fail with 40003), the ready
+    personas under their labels, with a chat window open."""
     base = f"http://127.0.0.1:{sim_port}/sim/api"
     engine = make_engine(config.database.url)
     try:
@@ -73,12 +69,13 @@ def _worker_phones(config: Config, sim_port: int) -> None:
                 Resident.followed.is_(True), Resident.openid.is_not(None))).all())
     finally:
         engine.dispose()
-    known.update(WORKER_PHONES)
     for openid, nickname in known.items():
         requests.post(f"{base}/personas", timeout=5,
-                      json={"openid": openid, "nickname": nickname or openid[:8]})
-    requests.post(f"{base}/followers", json={"openids": list(known), "window": False}, timeout=5)
-    requests.post(f"{base}/followers", json={"openids": list(WORKER_PHONES), "window": True}, timeout=5)
+                      json={"openid": openid, "nickname": LABELS.get(openid) or nickname or openid[:8]})
+    ready = [openid for openid in LABELS if openid in known]
+    requests.post(f"{base}/followers", json={"openids": [o for o in known if o not in LABELS],
+                                             "window": False}, timeout=5)
+    requests.post(f"{base}/followers", json={"openids": ready, "window": True}, timeout=5)
 
 
 def _env(extra: dict) -> dict:

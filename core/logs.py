@@ -10,8 +10,9 @@ import logging
 import os
 import re
 
-SECRET_PARAMS = re.compile(r"((?:secret|access_token|appsecret|refresh_token|code|ticket)=)[^&\s'\")]+",
-                           re.IGNORECASE)
+# A whole key only: `errcode=40003` (WeChat's result) stays readable, an OAuth `code=` does not.
+SECRET_PARAMS = re.compile(r"((?<![A-Za-z_])(?:secret|access_token|appsecret|refresh_token|code|ticket)=)"
+                           r"[^&\s'\")]+", re.IGNORECASE)
 
 
 class Redacting(logging.Formatter):

@@ -14,6 +14,7 @@ from domain.actor import Actor
 from domain.errors import Refused
 from domain.people import mask_name, mask_numbers
 from domain.reports.places import match_building
+from domain.timebank import family
 from domain.unit import Unit, use_case
 from models import (
     Account,
@@ -183,6 +184,7 @@ def erase(uow: Unit, resident: Resident) -> None:
     for signup in session.scalars(select(Signup).where(Signup.resident_id == resident.id,
                                                        Signup.proxy_name.is_not(None))):
         signup.proxy_name = mask_name(signup.proxy_name)
+    family.forget(uow, resident)
     resident.openid = None
     resident.name = resident.mobile = resident.address = None
     resident.building_id = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 
 from core.config import Config
 from simulator.platform import Platform
@@ -43,5 +43,11 @@ def create_sim_app(config: Config, webhook_url: str | None = None) -> Flask:
     def page():
         """The phone-sized chat page."""
         return render_template("simulator.html")
+
+    @app.get("/favicon.ico")
+    def icon():
+        # A green phone: told apart from Linli's own pages at a glance.
+        return Response('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" '
+                        'height="64" rx="14" fill="#07c160"/></svg>', mimetype="image/svg+xml")
 
     return app

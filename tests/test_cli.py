@@ -58,8 +58,10 @@ def test_init_seed_staff_and_roles(cli, sim, monkeypatch, capsys):
     assert "密码至少10个字符" in refused("create-staff", "li", "--password", "short", "--community", "金宁社区")
     assert "no community" in refused("create-staff", "li", "--password", "a-long-password",
                                      "--community", "火星社区")
+    volunteers = _scalar(cli.url, "SELECT count(*) FROM resident_roles WHERE role='volunteer'")
+    assert volunteers == 1  # the demo's ready volunteer persona
     main(["grant-role", "demo-gridworker-jinning-1", "volunteer", "--by", "admin"])
-    assert _scalar(cli.url, "SELECT count(*) FROM resident_roles WHERE role='volunteer'") == 1
+    assert _scalar(cli.url, "SELECT count(*) FROM resident_roles WHERE role='volunteer'") == volunteers + 1
     assert "role must be one of" in refused("grant-role", "demo-gridworker-jinning-1", "king")
     assert "no resident" in refused("grant-role", "o-nobody", "volunteer")
 

@@ -47,3 +47,20 @@ def test_missing_or_broken_file(tmp_path):
     broken.write_text("wechat: [unclosed", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken, environ={})
+
+
+def test_log_lines_hide_credentials_but_keep_wechat_result_codes():
+    import logging
+
+    from core.logs import Redacting
+
+    line = Redacting("%(message)s").format(logging.LogRecord(
+        "t", logging.INFO, __file__, 1, "GET /oauth?code=081AbC&state=x -> errcode=40003 token?secret=s3cr3t",
+        None, None))
+    assert "081AbC" not in line and "s3cr3t" not in line
+    assert "code=***" in line and "errcode=40003" in line
+
+
+def test_pages_have_an_icon(client):
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 200 and answer.mimetype == "image/svg+xml" and b"<svg" in answer.data

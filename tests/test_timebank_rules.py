@@ -268,3 +268,16 @@ def test_council_check_in_proposes_nothing(volunteer, uow, db):
     admin.check_in(uow, STAFF, db.get(Meeting, mid), code)
     assert db.scalars(select(ServiceRecord)).all() == []
     assert db.scalar(select(Account.id).join(Resident, Resident.id == Account.owner_id)) is None
+
+
+def test_erasing_a_person_drops_their_family_links_and_returns_offers(volunteer, elder, uow, db):
+    fund(uow, volunteer, 120)
+    family.declare(uow, volunteer.resident, elder.resident, "母亲")
+    family.decide_link(uow, Actor.cli("t"), db.scalars(select(FamilyLink)).one(), True)
+    assert "预留1小时" in volunteer.say("转赠 13700001111 1")
+    assert "确定" in elder.say("注销") or "注销" in elder.last_reply
+    elder.say("1")
+    db.expire_all()
+    assert db.scalars(select(FamilyLink)).all() == []
+    assert db.scalars(select(Transfer)).one().status is TransferStatus.DECLINED
+    assert balance(db, volunteer) == 120

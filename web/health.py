@@ -1,7 +1,10 @@
-"""`/healthz`: database reachable, scheduler heartbeat age and outbox backlog, as JSON."""
+"""`/healthz`: database reachable, scheduler heartbeat age and outbox backlog, as JSON; and
+the site icon browsers ask for at `/favicon.ico`."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, send_file
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -9,6 +12,12 @@ from core.outbox import status_counts
 from models import Lease
 
 bp = Blueprint("health", __name__)
+ICON = Path(__file__).resolve().parent.parent / "console" / "static" / "favicon.svg"
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return send_file(ICON, mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/healthz")

@@ -8,8 +8,11 @@
     const names = Object.keys(values), counts = Object.values(values);
     const title = { text: node.dataset.title, left: "center", textStyle: { fontSize: 14 } };
     if (kind === "pie") {
+      // Labels wrap inside their own width, so 私事·建议 is never cut off on a narrow card.
       chart.setOption({ title: title, tooltip: { trigger: "item" },
-        series: [{ type: "pie", radius: ["35%", "65%"], top: 30,
+        series: [{ type: "pie", radius: ["28%", "52%"], top: 30, avoidLabelOverlap: true,
+                   label: { formatter: "{b}\n{c}", width: 64, overflow: "break", lineHeight: 14 },
+                   labelLine: { length: 8, length2: 6 },
                    data: names.map(function (n, i) { return { name: n, value: counts[i] }; }) }] });
     } else {
       chart.setOption({ title: title, tooltip: {}, grid: { left: 40, right: 16, top: 40, bottom: 60 },

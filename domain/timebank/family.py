@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.db import ROW_LOCK
 from core.outbox import message
@@ -166,3 +166,14 @@ def expire_due(uow: Unit) -> int:
     for transfer in due:
         _settle(uow, transfer, TransferStatus.EXPIRED)
     return len(due)
+
+
+def forget(uow: Unit, resident: Resident) -> None:
+    """The person's data is erased: their family links go, and offers they made or were
+    made go back to the giver."""
+    for transfer in uow.session.scalars(select(Transfer).where(
+            Transfer.status == TransferStatus.PENDING,
+            (Transfer.giver_id == resident.id) | (Transfer.receiver_id == resident.id))).all():
+        _settle(uow, transfer, TransferStatus.DECLINED)
+    uow.session.execute(delete(FamilyLink).where(
+        (FamilyLink.resident_id == resident.id) | (FamilyLink.relative_id == resident.id)))
