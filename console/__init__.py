@@ -65,7 +65,8 @@ def init_console(app: Flask, config: Config) -> None:
     app.before_request(_refuse_nul)
     app.jinja_env.filters.update(local=web.local_time, hours=web.hours, mask=mask_mobile,
                                  mask_name=mask_name, person=person_name,
-                                 merge=_merge_args, readable=_readable,
+                                 merge=_merge_args, readable=_readable, source=timebank.entry_source,
+                                 actor=timebank.entry_actor,
                                  labelled=lambda d, prefix: {text(prefix + k): v for k, v in d.items()})
     app.after_request(web.commit_request)
     app.teardown_appcontext(web.end_request)

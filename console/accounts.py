@@ -61,7 +61,7 @@ def change(user_id: int):
 def audit_log():
     query = select(AuditLog)
     if (actor := request.args.get("actor", "").strip()[:64]):
-        query = query.where(AuditLog.actor.like(f"%{actor}%"))
+        query = query.where(AuditLog.actor.like(f"%{actor}%") | AuditLog.actor_name.like(f"%{actor}%"))
     if (target := request.args.get("target", "").strip()[:64]):
         query = query.where(AuditLog.target.like(f"%{target}%"))
     if (action := request.args.get("action", "").strip()[:64]):

@@ -2,7 +2,7 @@
 redemption requests, the community pool, and adjustments with a mandatory reason."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -17,9 +17,10 @@ from console.access import (
     require_community,
 )
 from console.web import config, db, get_or_404, to_id, unit
-from core.texts import text
+from core.texts import TEXTS, text
 from domain import residents
 from domain.errors import Refused
+from domain.people import person_name
 from domain.timebank import exchange, family, records, verification
 from domain.timebank.input import parse_duration, parse_signed_duration
 from models import (
@@ -34,6 +35,7 @@ from models import (
     RedemptionStatus,
     Resident,
     ServiceRecord,
+    StaffUser,
     VolunteerApplication,
 )
 
@@ -186,3 +188,33 @@ def grant():
         minutes = parse_duration(request.form.get("hours", ""), config(), daily_limit=False)
         exchange.grant(unit(), current_user.actor, elder, minutes)
     return _run(work, _back(community_id))
+
+
+# --- the ledger in words staff read ---------------------------------------------------------
+
+SOURCES = {"record": "S", "redemption": "R", "transfer": "Z"}
+
+
+def entry_source(source: str) -> str:
+    """record:12 → 服务记录 S12, transfer:5 → 转赠 Z5, donation:… → 捐赠 …"""
+    kind, _, rest = source.partition(":")
+    key = f"c_source_{kind}"
+    if key not in TEXTS:
+        return source
+    number = rest if rest.isdigit() else ""
+    return text(key, code=f"{SOURCES.get(kind, '')}{number}" if number else "").strip()
+
+
+def entry_actor(label: str) -> str:
+    """Who made the entry, named: 本人, 系统, a staff member's or resident's name."""
+    names = g.setdefault("ledger_names", {})
+    if label not in names:
+        kind, _, rest = label.partition(":")
+        if kind in ("chat", "beneficiary") and rest.isdigit():
+            who = person_name(db().get(Resident, int(rest)))
+            names[label] = text("c_actor_beneficiary", name=who) if kind == "beneficiary" else who
+        elif kind == "console":
+            names[label] = db().scalar(select(StaffUser.display_name).where(StaffUser.username == rest)) or rest
+        else:
+            names[label] = text(f"c_actor_{kind}", name=rest) if f"c_actor_{kind}" in TEXTS else label
+    return names[label]

@@ -144,3 +144,28 @@ def test_the_command_line_audits_like_the_others(sim, config, db_url, db):
     assert {r.actor for r in rows} == {"cli:王社工"}
     assert db.scalar(select(func.count()).select_from(AuditLog).where(
         AuditLog.target == f"meeting:{meeting.id}")) == 3
+
+
+@pytest.mark.parametrize("adapter", ["chat", "console"])
+def test_family_link_decision_audits_once_and_reads_in_words(chat, app, fast_db, staff_in_chat, adapter):
+    from models import Account, FamilyLink
+
+    add_accounts_to(fast_db)
+    vol = chat.registered("vol", mobile="13811112222", name="张敏")
+    chat.registered("mum", mobile="13700001111", name="李婆婆")
+    vol.say("家人 13700001111 母亲")
+    link = fast_db.scalars(select(FamilyLink)).one()
+    if adapter == "chat":
+        _by_chat(staff_in_chat, f"通过 F{link.id}")
+    else:
+        _by_console(app, f"/console/timebank/family/{link.id}", {"decision": "confirm"})
+    assert [r.action for r in audit_for(fast_db, f"family:{link.id}")] == ["family_confirm"]
+    # the audit log finds a person by the name people know them by; the ledger names people
+    staff_in_chat.say("代录 13811112222 1 2 昨天")
+    admin = Console(app.test_client())
+    admin.login("t-admin")
+    page = admin.get("/console/admin/audit?actor=李社工").get_data(as_text=True)
+    assert f"共 {2 if adapter == 'chat' else 1} 条" in page  # 李社工's own rows, found by name
+    account = fast_db.scalar(select(Account.id).where(Account.owner_id == vol.resident.id))
+    ledger = admin.get(f"/console/timebank/accounts/{account}").get_data(as_text=True)
+    assert "服务记录 S" in ledger and "李社工" in ledger and "chat:" not in ledger and "record:" not in ledger

@@ -3,12 +3,21 @@
 every follower, so pushes reach them instead of failing with 40003 (real HTTP)."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+import requests
 from sqlalchemy import select
 
 from cli.demo import _phones
 from cli.demo_people import LABELS, seed_personas
 from cli.seed import seed
 from models import Resident, StaffUser
+from tests.conftest import PROJECT_ROOT, free_port
 
 
 def _say(sim, openid: str, words: str) -> str:
@@ -45,3 +54,36 @@ def test_ready_personas_play_each_role(sim, sim_server, config, db):
     assert "社工审核后" in _say(sim, "demo-elder-jinning", "确认")
     me = _say(sim, "demo-resident-jinning", "我的信息")
     assert "陈小玲" in me and "3栋2单元502" in me
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_the_demo_stops_cleanly_when_run_in_the_background(tmp_path, stop):
+    """Started the way `make demo &` starts it (SIGINT ignored, as a shell does for a
+    background job): one signal to the demo stops simulator, webhook and scheduler, and
+    their ports are free again."""
+    web, simulator = free_port(), free_port()
+    text = (PROJECT_ROOT / "config.yaml").read_text(encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(
+        text.replace("8000", str(web)).replace("8100", str(simulator)), encoding="utf-8")
+    env = {**os.environ, "LINLI_CONFIG": str(tmp_path / "config.yaml"),
+           "LINLI_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "PYTHONUNBUFFERED": "1"}
+    demo = subprocess.Popen([sys.executable, "-m", "linli", "demo"], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    lines = []
+    try:
+        for line in demo.stdout:
+            lines.append(line)
+            if "按 Ctrl-C 停止" in line:
+                break
+        banner = "".join(lines)
+        assert "模拟器里的现成角色" in banner and "xianhu-staff" in banner, banner[-2000:]
+        assert requests.get(f"http://127.0.0.1:{web}/healthz", timeout=5).ok
+        demo.send_signal(stop)
+        assert demo.wait(timeout=30) is not None
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    for port in (web, simulator):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still held"
