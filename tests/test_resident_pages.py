@@ -18,6 +18,7 @@ from tests.test_console_browser import shoot
 from tests.test_notifications import rt, silent_for  # noqa: F401 - shared fixture
 from tests.test_reports import code_of
 from tests.test_simulator_page import browser  # noqa: F401 - shared fixture
+from tests.test_timebank import log
 
 
 @pytest.fixture
@@ -134,3 +135,41 @@ def test_a_bad_or_used_sign_in_code_is_refused(sim, registered, config, bot_serv
     with pytest.raises(SignInRefused):
         signed_in_openid(config, "made-up")
     assert requests.get(f"{bot_server.url}/my/signin?code=made-up&state=x").status_code == 400
+
+
+def test_the_elder_confirms_a_service_and_takes_a_transfer_on_the_page(phone, sim, registered, config, db,
+                                                                       bot_server, engine):
+    """From 我的时间 on the phone: confirm the volunteer's hour, take what family offered."""
+
+    from core.clock import SYSTEM
+    from core.db import make_session_factory, transaction
+    from domain.actor import Actor
+    from domain.timebank import family, records
+    from domain.unit import Unit
+    from models import Account, Resident
+
+    vol, mum = registered("vol", "13811112222", call="张敏"), registered("mum", "13700001111")
+    with transaction(make_session_factory(engine)) as session:
+        uow = Unit(session, config, SYSTEM)
+        giver, elder = (session.scalars(select(Resident).where(Resident.openid == p.openid)).one()
+                        for p in (vol, mum))
+        records.proxy_log(uow, Actor.cli("t"), giver, service_type="上门探访", day=uow.now.date(), minutes=120)
+        family.decide_link(uow, Actor.cli("t"), family.declare(uow, giver, elder, "母亲"), True)
+    assert "预留1小时" in vol.say("转赠 13700001111 1")
+    served = log(vol, who="13700001111")
+    phone.goto(f"{bot_server.url}/my/hours")
+    sign_in_as(phone, mum)
+    phone.locator("form[action$='/records/%s'] button[value=confirm]" % served[1:]).click()
+    expect(phone.locator("#message")).to_contain_text("社工审核后")
+    phone.goto(f"{bot_server.url}/my/hours")
+    offer = phone.locator(".card.offer")
+    expect(offer).to_contain_text("张敏转给您1小时")
+    shoot(phone, "resident-hours-offer")
+    offer.locator("button[value=accept]").click()
+    expect(phone.locator("#message")).to_contain_text("已收下1小时")
+    phone.goto(f"{bot_server.url}/my/hours")
+    expect(phone.locator("#balance")).to_contain_text("1")
+    expect(phone.locator(".card.offer")).to_have_count(0)
+    db.rollback()
+    assert db.scalar(select(Account.balance).join(Resident, Resident.id == Account.owner_id)
+                     .where(Resident.openid == mum.openid)) == 60

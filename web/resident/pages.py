@@ -21,9 +21,10 @@ from domain import subscriptions
 from domain.broadcasts import audience_query
 from domain.errors import Refused
 from domain.meetings import signups
+from domain.people import person_name
 from domain.reports import lifecycle, queries
 from domain.reports.categories import name_of
-from domain.timebank import verification
+from domain.timebank import family, verification
 from domain.timebank.ledger import hours, statement
 from models import (
     Account,
@@ -34,10 +35,12 @@ from models import (
     RecordStatus,
     Report,
     ReportPhoto,
+    Resident,
     ServiceRecord,
     Signup,
     SignupStatus,
     Status,
+    Transfer,
 )
 from web.resident.signin import bp, config, db, done, me, message, not_found, refused, signed_in, unit
 
@@ -222,8 +225,26 @@ def my_hours():
     waiting = db().scalars(select(ServiceRecord).where(
         ServiceRecord.beneficiary_id == resident.id, ServiceRecord.status == RecordStatus.PENDING,
         ServiceRecord.confirmed_at.is_(None)).order_by(ServiceRecord.id)).all()
+    offers = [(offer, person_name(db().get(Resident, offer.giver_id)))
+              for offer in family.waiting_for(unit(), resident)]
     return render_template("resident/hours.html", account=account, entries=entries, month=month,
-                           month_name=f"{now.month}月", waiting=waiting)
+                           month_name=f"{now.month}月", waiting=waiting, offers=offers)
+
+
+@bp.post("/my/hours/transfers/<int:transfer_id>")
+@signed_in
+def answer_transfer(transfer_id: int):
+    """The family member takes the hours offered to them, or gives them back."""
+    offer = db().get(Transfer, transfer_id) if transfer_id < 2 ** 31 else None
+    if offer is None or offer.receiver_id != me().id:
+        return not_found()
+    take = request.form.get("answer") == "accept"
+    try:
+        settled = (family.accept if take else family.decline)(unit(), me(), offer)
+    except Refused as refusal:
+        return refused(refusal)
+    return done("tb_transfer_taken" if take else "tb_transfer_given_back", "/my/hours",
+                hours=hours(settled.minutes))
 
 
 @bp.post("/my/hours/records/<int:record_id>")
