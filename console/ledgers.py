@@ -175,7 +175,9 @@ def _topics(session, config, community_id, start, end) -> list[list]:
             Invitation.meeting_id == topic.meeting_id, Invitation.answer == "yes")
             .group_by(Invitation.party)).all() if meeting else []
         done = [i for i in items.get(topic.id, []) if i.status.value == "done"]
-        rows.append([n, _local(config, topic.created_at), topic.code, topic.title, topic.raised_by,
+        # Paper for staff: the proposer by name (the public board keeps 居民).
+        proposer = person_name(session.get(Resident, topic.proposer_id)) if topic.proposer_id else topic.raised_by
+        rows.append([n, _local(config, topic.created_at), topic.code, topic.title, proposer,
                      topic.support_count, opinions.get(topic.id, 0),
                      f"{meeting.title} {_local(config, meeting.starts_at)}" if meeting else "",
                      "；".join(f"{text(f'party_{p.value}')}{c}人" for p, c in parties),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -110,6 +110,7 @@ def detail(topic_id: int):
                                        .where(Ballot.vote_id.in_([v.id for v in polls])).order_by(Ballot.id)):
         ballots.setdefault(ballot.vote_id, []).append((ballot, person))
     return render_template("console/topic.html", topic=topic, opinions=opinions, items=items,
+                           draft=session.pop(f"draft:{topic.id}", ""),
                            invitations=invitations, parties=list(Party), polls=polls, ballots=ballots,
                            attendance=votes.attendance(unit(), meeting) if meeting else None,
                            tallies={v.id: v.result or votes.tally(unit(), v) for v in polls},
@@ -125,11 +126,14 @@ def _overdue(item: DecisionItem) -> bool:
     return item.status.value == "open" and item.due_on < now().astimezone(config().tz).date()
 
 
-def _act(topic: Topic, work, ok_key: str = "c_topic_done"):
+def _act(topic: Topic, work, ok_key: str = "c_topic_done", keep: str | None = None):
+    """Run one use case; on a refusal what was typed in `keep` comes back in the form."""
     try:
         work()
     except Refused as refusal:
         flash(refusal.message, "error")
+        if keep:
+            session[f"draft:{topic.id}"] = keep[:2000]
     else:
         flash(text(ok_key, code=topic.code), "ok")
     return redirect(url_for("topics.detail", topic_id=topic.id))
@@ -193,7 +197,8 @@ def parse_items(raw: str) -> list[dict]:
 @allow(*WRITE)
 def decide(topic_id: int):
     topic = in_scope(Topic, topic_id)
-    return _act(topic, lambda: decisions.decide(unit(), _actor(), topic, parse_items(request.form.get("items"))))
+    typed = request.form.get("items")
+    return _act(topic, lambda: decisions.decide(unit(), _actor(), topic, parse_items(typed)), keep=typed)
 
 
 @bp.post("/<int:topic_id>/publicise")

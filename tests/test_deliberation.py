@@ -250,8 +250,11 @@ def test_an_owner_named_by_mobile_is_reminded_and_shows_as_a_resident_in_public(
     desk = Console(app.test_client())
     desk.login("t-staff")
     due = (uow.now + timedelta(days=7)).astimezone(uow.config.tz).strftime("%Y/%m/%d")
+    early = desk.follow(desk.post(f"/console/topics/{topic.id}/decide", {"items": f"写公告｜社区两委｜{due}"}))
+    assert "还没有征集意见或上会商议" in early and fast_db.scalars(select(DecisionItem)).all() == []
+    topics.open_opinions(uow, STAFF, topic, days=2)
     bad = desk.follow(desk.post(f"/console/topics/{topic.id}/decide", {"items": f"写公告｜社区两委｜{due}\n报方案"}))
-    assert "第2条" in bad
+    assert "第2条" in bad and f"写公告｜社区两委｜{due}\n报方案</textarea>" in bad  # what was typed stays
     desk.post(f"/console/topics/{topic.id}/decide", {"items": f"征求一楼住户意见｜黄姨 13800002222｜{due}\n"
                                                              f"写公告｜社区两委｜{due}"})
     items = fast_db.scalars(select(DecisionItem).order_by(DecisionItem.id)).all()
@@ -259,3 +262,13 @@ def test_an_owner_named_by_mobile_is_reminded_and_shows_as_a_resident_in_public(
     assert any("由您负责" in t for t in pushed(wong, "decision_item"))
     board = app.test_client().get(f"/board/{topic.community_id}").text
     assert "征求一楼住户意见（居民" in board and "黄姨" not in board and "写公告（社区两委" in board
+
+
+def test_the_opinion_notice_of_a_long_topic_goes_out_and_links_the_topic_page(chat, uow, fast_db):
+    from models import Broadcast
+
+    alice = chat.registered("alice")
+    topic = topics.propose(uow, alice.resident, "加装电梯" + "，大家的意见很多" * 60)
+    topics.open_opinions(uow, STAFF, topic, days=2)
+    [notice] = fast_db.scalars(select(Broadcast)).all()
+    assert f"/topics/{topic.code}" in notice.text and len(notice.text) <= 600

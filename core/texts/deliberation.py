@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 TEXTS: dict[str, str] = {
+    "decision_too_early": "议题 {code} 还没有征集意见或上会商议，不能直接记录决定。请先“征集意见”或列入议事会议程。",
     # resident chat
     "flow_topic": "提建议",
     "ask_topic": "请说说您的建议或想商量的事（{min}到{max}个字，可以发语音），例如：“3栋想加装电梯，希望社区组织大家商量”。",
@@ -47,7 +48,7 @@ TEXTS: dict[str, str] = {
     "push_item_due": "提醒：议定事项“{text}”{due}到期，请及时落实并在后台登记进展。",
     "push_item_overdue": "议定事项“{text}”已过期限（{due}），请尽快落实并说明情况。",
     "topic_notice_title": "征集意见：{title}",
-    "topic_opinions_notice": "【征集意见】{title}\n{body}\n请在{until}前回复“意见 {code} 您的想法”（开头写“同意”或“反对”也可以）。",
+    "topic_opinions_notice": "【征集意见】{title}\n{body}\n请在{until}前回复“意见 {code} 您的想法”（开头写“同意”或“反对”也可以），或打开议题页面发表意见：{url}",
     "publicity_title": "议事结果公示：{title}",
     "publicity_notice": "【议事结果公示】{code} {title}\n{items}\n详情：{url}",
     "publicity_line": "· {text}（{owner}，{due}前，{status}）",

@@ -67,6 +67,8 @@ def decide(uow: Unit, actor: Actor, topic: Topic, items: list[dict]) -> list[Dec
     _staff(actor, topic)
     if topic.status in (TopicStatus.DECLINED, TopicStatus.CARRIED_OUT, TopicStatus.PUBLICISED):
         raise Refused("topic_closed", code=topic.code, status=text(f"topic_status_{topic.status.value}"))
+    if topic.status is TopicStatus.PROPOSED:  # 五步: opinions are heard (or a meeting held) first
+        raise Refused("decision_too_early", code=topic.code)
     if not 1 <= len(items) <= MAX_ITEMS:
         raise Refused("decision_needs_items", n=MAX_ITEMS)
     made = []

@@ -153,8 +153,11 @@ def open_opinions(uow: Unit, actor: Actor, topic: Topic, audience: dict | None =
     topic.status, topic.updated_at = TopicStatus.COLLECTING, uow.now
     topic.opinions_until = uow.now + timedelta(days=days)
     broadcasts.notice(uow, actor, title=text("topic_notice_title", title=topic.title)[:64],
-                      text=text("topic_opinions_notice", code=topic.code, title=topic.title, body=topic.body,
-                                until=local(uow.config, topic.opinions_until)),
+                      text=text("topic_opinions_notice", code=topic.code, title=topic.title,
+                                # the page holds it all; the notice stays within a broadcast's length
+                                body=clip(topic.body, 300),
+                                until=local(uow.config, topic.opinions_until),
+                                url=f"{uow.config.server.public_url}/topics/{topic.code}"),
                       audience=topic.audience)
     audit.record(uow, actor, "topic_open_opinions", f"topic:{topic.code}", {"status": "proposed"},
                  {"status": "collecting", "until": topic.opinions_until.isoformat(),
