@@ -31,20 +31,20 @@ def run(config: Config) -> None:
     # quiet hours on (the production default in config.yaml).
     quiet = os.environ.get("LINLI_DELIVERY_QUIET_HOURS", "")
     env = {"PYTHONUNBUFFERED": "1", "LINLI_DELIVERY_QUIET_HOURS": quiet}
-    procs = [
-        subprocess.Popen([py, "-m", "simulator", "--port", str(sim_port)], env=_env(env)),
-        subprocess.Popen([py, "-m", "linli", "serve", "--port", str(web_port)], env=_env(env)),
-        subprocess.Popen([py, "-m", "linli", "scheduler"], env=_env(env)),
-    ]
+    # The simulator first, with every phone back, so the scheduler's first pushes (the
+    # seed's own) find their followers instead of failing with 40003.
+    procs = [subprocess.Popen([py, "-m", "simulator", "--port", str(sim_port)], env=_env(env))]
     asked: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda number, _frame: asked.append(number))
     try:
-        if _up(f"http://127.0.0.1:{web_port}/healthz", asked) and \
-                _up(f"http://127.0.0.1:{sim_port}/sim/api/state", asked):
-            print(_menu(config))
+        if _up(f"http://127.0.0.1:{sim_port}/sim/api/state", asked):
             _phones(config, sim_port)
-            print(banner(config, quiet), flush=True)
+            procs += [subprocess.Popen([py, "-m", "linli", "serve", "--port", str(web_port)], env=_env(env)),
+                      subprocess.Popen([py, "-m", "linli", "scheduler"], env=_env(env))]
+            if _up(f"http://127.0.0.1:{web_port}/healthz", asked):
+                print(_menu(config))
+                print(banner(config, quiet), flush=True)
         while not asked and all(p.poll() is None for p in procs):
             time.sleep(0.2)
     finally:

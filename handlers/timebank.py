@@ -1,7 +1,8 @@
 """The time bank account by chat: 我的时间, 兑换, 家人 / 转赠 / 接受 / 退回, 捐赠, 排行榜 / 不上榜.
 
-Conversation `redeem`: CONFIRM (1 holds the hours, 2 drops it), then DONE, where a
-second tap on 1 is answered and never booked again.
+Conversation `redeem`: PICK (a number from the catalogue just shown; anything else is
+handled afresh), CONFIRM (1 holds the hours, 2 drops it), then DONE, where a second tap
+on 1 is answered and never booked again.
 """
 from __future__ import annotations
 
@@ -23,14 +24,15 @@ from domain.people import mask_name, person_name
 from domain.timebank import exchange, family
 from domain.timebank.input import parse_duration
 from domain.timebank.ledger import account_of, earned_since, hours
+from domain.timebank.records import is_volunteer
 from handlers.registration import registered_first
-from models import LedgerEntry, RecordStatus, Resident, ServiceRecord, Transfer
+from models import LedgerEntry, LinkStatus, RecordStatus, Resident, ServiceRecord, Transfer
 
 router = Router("timebank")
-MOBILE_AND_HOURS = r"1[3-9]\d{9}\s+\S{1,12}"
 
 
 class RedeemStep(enum.StrEnum):
+    PICK = "pick"
     CONFIRM = "confirm"
     DONE = "done"
 
@@ -70,7 +72,7 @@ def my_time_keyword(ctx: Context, msg: Incoming, _args: str) -> Reply:
 
 @router.keyword("兑换", args=r"([0-9]{1,3}|[一二两三四五六七八九十]{1,3})")
 def redeem(ctx: Context, msg: Incoming, args: str) -> Reply:
-    """Without a number: the catalogue; with one: asks to confirm the hold."""
+    """Without a number: the catalogue, a number picks from it; with one: asks to confirm."""
     if (needs := registered_first(ctx)) is not None:
         return needs
     community, items = exchange.catalogue(ctx.uow, ctx.resident)
@@ -79,13 +81,22 @@ def redeem(ctx: Context, msg: Incoming, args: str) -> Reply:
     if not args:
         lines = "\n".join(text("tb_catalogue_line", n=n, name=i.name, hours=f"{i.hours:g}")
                           for n, i in enumerate(items, 1))
-        return ctx.reply("tb_catalogue", community=community, items=lines)
-    number = to_int(args, max_value=999)
+        return start(ctx, "redeem", RedeemStep.PICK, community=community, items=lines)
+    return _picked(ctx, args, items)
+
+
+def _picked(ctx: Context, words: str, items) -> Reply:
+    """Item `words` of the catalogue: the hold to confirm, or why it cannot be (checked
+    before asking, so nobody confirms what their balance cannot pay)."""
+    number = to_int(words, max_value=999)
     if number is None or not 1 <= number <= len(items):
-        return ctx.reply("tb_redeem_bad_number", n=args[:6])
+        return done(ctx, "tb_redeem_bad_number", n=words[:6])
     item = items[number - 1]
-    return start(ctx, "redeem", RedeemStep.CONFIRM, number=number, name=item.name,
-                 hours=f"{item.hours:g}")
+    balance = account_of(ctx.uow, ctx.resident).balance
+    if balance < int(round(item.hours * 60)):
+        return done(ctx, "tb_insufficient_for", name=item.name, need=f"{item.hours:g}", balance=hours(balance),
+                    next=text("tb_earn_hint" if is_volunteer(ctx.resident) else "tb_family_hint"))
+    return start(ctx, "redeem", RedeemStep.CONFIRM, number=number, name=item.name, hours=f"{item.hours:g}")
 
 
 @router.intent("redeem")
@@ -94,13 +105,25 @@ def redeem_asked(ctx: Context, msg: Incoming) -> Reply:
     return redeem(ctx, msg, "")
 
 
+def _another_command(ctx: Context, msg: Incoming) -> bool:
+    """A command typed at a redeem step (兑换 2, 我的时间): nothing is held yet, so it is
+    simply done afresh."""
+    return ctx.router.match(msg.normalised, lambda: ctx.works) is not None
+
+
+def step_redeem_pick(ctx: Context, msg: Incoming):
+    if to_int(msg.normalised, max_value=999) is None:
+        return AGAIN
+    return _picked(ctx, msg.normalised, exchange.catalogue(ctx.uow, ctx.resident)[1])
+
+
 def step_redeem_confirm(ctx: Context, msg: Incoming) -> Reply:
     answer = yes_or_no(msg.text)
     data = ctx.conversation.data
     if answer is False:
         return done(ctx, "tb_redeem_dropped")
     if answer is not True:
-        return reask(ctx, "reply_one_or_two")
+        return AGAIN if _another_command(ctx, msg) else reask(ctx, "reply_one_or_two")
     try:
         redemption = exchange.request_redemption(ctx.uow, ctx.resident, data["number"])
     except Refused as refusal:
@@ -116,23 +139,31 @@ def step_redeem_done(ctx: Context, msg: Incoming):
 
 
 router.flow(Flow("redeem", "flow_redeem", RedeemStep,
-                 {RedeemStep.CONFIRM: step_redeem_confirm, RedeemStep.DONE: step_redeem_done},
-                 {RedeemStep.CONFIRM: lambda c: text("tb_confirm_redeem", hours=c.conversation.data["hours"],
+                 {RedeemStep.PICK: step_redeem_pick, RedeemStep.CONFIRM: step_redeem_confirm,
+                  RedeemStep.DONE: step_redeem_done},
+                 {RedeemStep.PICK: lambda c: text("tb_catalogue", community=c.conversation.data["community"],
+                                                  items=c.conversation.data["items"]),
+                  RedeemStep.CONFIRM: lambda c: text("tb_confirm_redeem", hours=c.conversation.data["hours"],
                                                      name=c.conversation.data["name"]),
-                  RedeemStep.DONE: lambda c: text("tb_done_prompt", code=c.conversation.data.get("code", ""))}))
+                  RedeemStep.DONE: lambda c: text("tb_done_prompt", code=c.conversation.data.get("code", ""))},
+                 finished=frozenset({RedeemStep.PICK, RedeemStep.DONE})))
 
 
-@router.keyword("转赠", args=MOBILE_AND_HOURS)
+@router.keyword("转赠", args=r"\S{1,16}\s+\S{1,12}")
 def transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
-    """转赠 <mobile> <hours>: offered to a family member staff confirmed; held until they accept."""
+    """转赠 <mobile, name or relation> <hours>: offered to a family member staff confirmed;
+    held until they accept."""
     if (needs := registered_first(ctx)) is not None:
         return needs
     if not args:
         return ctx.reply("tb_ask_transfer")
-    mobile, amount = args.split()
-    receiver = residents.by_mobile(ctx.uow, mobile, ctx.resident.community_id)
-    if receiver is None:
-        return ctx.reply("tb_transfer_unknown", mobile=f"{mobile[:3]}****{mobile[-4:]}")
+    who, amount = args.split()
+    if residents.MOBILE_RE.match(who):
+        receiver = residents.by_mobile(ctx.uow, who, ctx.resident.community_id)
+        if receiver is None:
+            return ctx.reply("tb_transfer_unknown", mobile=f"{who[:3]}****{who[-4:]}")
+    elif (receiver := _family_named(ctx, who)) is None:
+        return ctx.reply("tb_family_not_named", who=who[:16])
     try:
         minutes = parse_duration(amount, ctx.config, daily_limit=False)
         offered = family.offer(ctx.uow, ctx.resident, receiver, minutes)
@@ -140,6 +171,36 @@ def transfer(ctx: Context, msg: Incoming, args: str) -> Reply:
         return Reply(refusal.message)
     return ctx.reply("tb_transferred", hours=hours(minutes), name=person_name(receiver),
                      days=ctx.config.timebank.transfer_accept_days, id=offered.id)
+
+
+def _confirmed_family(ctx: Context) -> list[tuple]:
+    return [(link, relative) for link, relative in family.links_of(ctx.uow, ctx.resident)
+            if link.status is LinkStatus.CONFIRMED]
+
+
+def _family_named(ctx: Context, who: str) -> Resident | None:
+    """A confirmed family member by name or relation: 李婆婆, 母亲, 我妈."""
+    said = who.removeprefix("我的").removeprefix("我")
+    for link, relative in _confirmed_family(ctx):
+        if said in (relative.name, link.relation) or vocab.KIN.get(said, "") == link.relation:
+            return relative
+    return None
+
+
+@router.intent("give_family")
+def give_family_asked(ctx: Context, msg: Incoming) -> Reply:
+    """"时间怎么转给我妈": who can receive, and the words to type."""
+    if (needs := registered_first(ctx)) is not None:
+        return needs
+    kin = _confirmed_family(ctx)
+    if not kin:
+        return ctx.reply("tb_family_none")
+    names = "、".join(_named(link, relative) for link, relative in kin)
+    return ctx.reply("tb_give_family_how", names=names, example=person_name(kin[0][1]))
+
+
+def _named(link, relative: Resident) -> str:
+    return f"{person_name(relative)}（{link.relation}）" if link.relation else person_name(relative)
 
 
 @router.keyword("家人", "我的家人", args=r"1[3-9]\d{9}(\s+\S{1,8})?")
@@ -151,10 +212,10 @@ def family_members(ctx: Context, msg: Incoming, args: str) -> Reply:
         links = family.links_of(ctx.uow, ctx.resident)
         if not links:
             return ctx.reply("tb_family_none")
-        lines = "\n".join(text("tb_family_line", name=person_name(relative), relation=link.relation or "",
-                               mobile=relative.masked_mobile or "", status=text(f"tb_family_{link.status.value}_status"))
+        lines = "\n".join(text("tb_family_line", name=_named(link, relative), mobile=relative.masked_mobile or "",
+                               status=text(f"tb_family_{link.status.value}_status"))
                           for link, relative in links)
-        return ctx.reply("tb_family_list", items=lines)
+        return ctx.reply("tb_family_list", items=lines, example=person_name(links[0][1]))
     mobile, _, relation = args.partition(" ")
     relative = residents.by_mobile(ctx.uow, mobile, ctx.resident.community_id)
     if relative is None:
@@ -163,7 +224,8 @@ def family_members(ctx: Context, msg: Incoming, args: str) -> Reply:
         family.declare(ctx.uow, ctx.resident, relative, relation.strip() or None)
     except Refused as refusal:
         return Reply(refusal.message)
-    return ctx.reply("tb_family_declared", name=person_name(relative))
+    # Only masked: a mobile number typed must not tell a stranger's name.
+    return ctx.reply("tb_family_declared", name=f"{mask_name(person_name(relative))}（{relative.masked_mobile}）")
 
 
 def _offer(ctx: Context, args: str):

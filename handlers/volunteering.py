@@ -22,7 +22,7 @@ from core.texts import text, vocab
 from core.words import normalise
 from domain import residents
 from domain.errors import Refused
-from domain.people import person_name
+from domain.people import mask_name, person_name
 from domain.timebank import records, verification
 from domain.timebank.input import parse_date, parse_duration
 from domain.timebank.ledger import hours
@@ -109,7 +109,8 @@ def ask_type(ctx: Context) -> str:
 def ask_log_confirm(ctx: Context) -> str:
     d = ctx.conversation.data
     return text("tb_log_summary", type=d["type"], day=d["day"], hours=hours(d["minutes"]),
-                who=d.get("who") or text("tb_nobody"))
+                who=d.get("who") or text("tb_nobody"),
+                what=text("tb_log_what", text=d["description"]) if d.get("description") else "")
 
 
 LOG_PROMPTS = {
@@ -176,7 +177,9 @@ def step_beneficiary(ctx: Context, msg: Incoming) -> Reply:
             return reask(ctx, "tb_transfer_unknown", mobile=f"{answer[:3]}****{answer[-4:]}")
         if found.id == ctx.resident.id:
             return reask(ctx, "tb_self_service")
-        return ask(ctx, LogStep.DESCRIPTION, beneficiary=found.id, who=person_name(found))
+        # Masked: a mobile number typed must not tell a stranger's name.
+        return ask(ctx, LogStep.DESCRIPTION, beneficiary=found.id,
+                   who=f"{mask_name(person_name(found))}（{found.masked_mobile}）")
     return ask(ctx, LogStep.DESCRIPTION, beneficiary=None, who=(msg.text or "").strip()[:32])
 
 
@@ -237,6 +240,12 @@ def _waiting_for(ctx: Context) -> list[ServiceRecord]:
         ServiceRecord.status == RecordStatus.PENDING).order_by(ServiceRecord.id).limit(10)))
 
 
+def _line(ctx: Context, record: ServiceRecord) -> str:
+    return text("tb_waiting_line", id=record.id, type=record.service_type, hours=hours(record.minutes),
+                day=f"{record.service_date:%m-%d}",
+                volunteer=person_name(ctx.session.get(Resident, record.volunteer_id)))
+
+
 def _addressed(ctx: Context, args: str) -> tuple[ServiceRecord | None, Reply | None]:
     """The record named in `args`; with no code, the only one waiting (or the list)."""
     if not args:
@@ -245,13 +254,13 @@ def _addressed(ctx: Context, args: str) -> tuple[ServiceRecord | None, Reply | N
             return waiting[0], None
         if not waiting:
             return None, ctx.reply("tb_nothing_to_confirm")
-        lines = "\n".join(text("tb_waiting_line", id=r.id, type=r.service_type,
-                               hours=hours(r.minutes), day=f"{r.service_date:%m-%d}") for r in waiting)
-        return None, ctx.reply("tb_waiting_list", items=lines)
+        return None, ctx.reply("tb_waiting_list", items="\n".join(_line(ctx, r) for r in waiting))
     number = record_id(args, "S")
     record = ctx.session.get(ServiceRecord, number) if number else None
+    if record is not None and record.beneficiary_id == ctx.resident.id and record.confirmed_at is not None:
+        return None, ctx.reply("tb_already_confirmed", code=f"S{record.id}")
     if record is None or record.beneficiary_id != ctx.resident.id or \
-            record.status is not RecordStatus.PENDING or record.confirmed_at is not None:
+            record.status is not RecordStatus.PENDING:
         return None, ctx.reply("tb_not_yours", code=args[:12])
     return record, None
 
@@ -264,7 +273,18 @@ def beneficiary_confirms(ctx: Context, msg: Incoming, args: str) -> Reply:
     if problem:
         return problem
     credited = verification.beneficiary_confirms(ctx.uow, ctx.resident, record)
-    return ctx.reply("tb_confirmed_by_beneficiary" if credited else "tb_confirmed_staff_next")
+    return ctx.reply("tb_confirmed_by_beneficiary" if credited else "tb_confirmed_staff_next",
+                     **verification.confirmed_values(ctx.uow, record))
+
+
+@router.intent("confirm_service")
+def confirm_asked(ctx: Context, msg: Incoming) -> Reply | None:
+    """"我想确认一下": what waits for their word, never confirmed on a guess."""
+    if ctx.resident is None or not (waiting := _waiting_for(ctx)):
+        return None
+    if len(waiting) == 1:
+        return ctx.reply("tb_waiting_one", item=_line(ctx, waiting[0]))
+    return ctx.reply("tb_waiting_list", items="\n".join(_line(ctx, r) for r in waiting))
 
 
 @router.keyword("不确认", args=RECORD_CODE)

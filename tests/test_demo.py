@@ -3,6 +3,7 @@
 every follower, so pushes reach them instead of failing with 40003 (real HTTP)."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from cli.demo_people import LABELS, seed_personas
 from cli.seed import seed
 from models import Resident, StaffUser
 from tests.conftest import PROJECT_ROOT, free_port
+from tests.scheduler_helpers import wait_until
 
 
 def _say(sim, openid: str, words: str) -> str:
@@ -48,7 +50,7 @@ def test_ready_personas_play_each_role(sim, sim_server, config, db):
     assert logins["jinning-grid1"] == people["demo-gridworker-jinning-1"].id
     assert "余额3小时" in _say(sim, "demo-volunteer-jinning", "我的时间")
     kin = _say(sim, "demo-volunteer-jinning", "家人")
-    assert "李婆婆母亲" in kin and "已确认" in kin
+    assert "李婆婆（母亲）" in kin and "已确认" in kin
     review = _say(sim, "demo-staff-jinning", "审核")
     assert "张敏" in review and "【家属】" in review
     assert "社工审核后" in _say(sim, "demo-elder-jinning", "确认")
@@ -79,6 +81,10 @@ def test_the_demo_stops_cleanly_when_run_in_the_background(tmp_path, stop):
         banner = "".join(lines)
         assert "模拟器里的现成角色" in banner and "xianhu-staff" in banner, banner[-2000:]
         assert requests.get(f"http://127.0.0.1:{web}/healthz", timeout=5).ok
+        # the seed's own pushes reach the ready personas (the simulator knew them in time)
+        inbox = f"http://127.0.0.1:{simulator}/sim/api/personas/demo-elder-jinning/inbox"
+        assert wait_until(lambda: "请确认志愿服务" in json.dumps(
+            requests.get(inbox, timeout=5).json()["messages"], ensure_ascii=False), 30)
         demo.send_signal(stop)
         assert demo.wait(timeout=30) is not None
     finally:

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.wechat_api import SignInRefused, signed_in_openid
-from models import Report, Signup, SignupStatus, SubscriptionGrant
+from models import Report, Resident, Signup, SignupStatus, SubscriptionGrant
 from scheduler import broadcasts
 from tests.meeting_helpers import make_meeting_committed
 from tests.test_broadcasts import community_id, make
@@ -173,3 +173,49 @@ def test_the_elder_confirms_a_service_and_takes_a_transfer_on_the_page(phone, si
     db.rollback()
     assert db.scalar(select(Account.balance).join(Resident, Resident.id == Account.owner_id)
                      .where(Resident.openid == mum.openid)) == 60
+
+
+def test_a_building_head_works_the_order_from_the_cards_link(phone, sim, registered, rt, db, bot_server,  # noqa: F811
+                                                            engine):
+    """楼道长 has no console login: the 派单 card opens /tasks/<code>, where he accepts and
+    finishes it; the reporter hears each step. Nobody else can open it."""
+    from models import Building, ResidentRole, utcnow
+
+    head = registered("王伯", "13800000103", call="王伯")
+    with engine.begin() as conn:
+        rid = conn.execute(select(Resident.id).where(Resident.openid == head.openid)).scalar()
+        conn.execute(ResidentRole.__table__.insert().values(resident_id=rid, role="building_head",
+                                                            granted_by="test", granted_at=utcnow()))
+        three = conn.execute(select(Building.id).where(Building.name == "3栋")).scalar()
+        conn.execute(Resident.__table__.update().where(Resident.id == rid).values(building_id=three))
+    alice, stranger = registered("alice"), registered("stranger")
+    alice.say("报事")
+    alice.say("3栋楼道灯坏了")
+    alice.say("跳过")
+    alice.say("3栋")
+    alice.say("1")
+    code = code_of(alice.say("1"))
+    silent_for(rt, head, days=3)  # outside the chat window: the 派单 goes out as a card
+    rt.dispatcher.run()
+    card = next(m for m in head.pushes() if m["channel"] == "template" and code in str(m))
+    assert card["url"].endswith(f"/tasks/{code}")
+    phone.goto(card["url"])
+    sign_in_as(phone, head)
+    expect(phone.locator("#task")).to_contain_text("楼道灯坏了")
+    expect(phone.locator("#due")).to_contain_text("前接单")
+    phone.click("#accept")
+    expect(phone.locator("#message")).to_contain_text(f"已接单 {code}")
+    phone.goto(card["url"])
+    phone.fill("textarea[name=note]", "已换灯泡")
+    shoot(phone, "resident-task")
+    phone.click("#finish")
+    expect(phone.locator("#message")).to_contain_text("已办结")
+    db.rollback()
+    assert db.scalar(select(Report.status).where(Report.code == code)).value == "resolved"
+    rt.dispatcher.run()
+    assert any("已换灯泡" in str(m) for m in alice.pushes())
+    other = phone.context.browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    other.goto(f"{bot_server.url}/tasks/{code}")
+    sign_in_as(other, stranger)
+    expect(other.locator("body")).to_contain_text("没有找到")
+    other.context.close()

@@ -176,8 +176,8 @@ def test_redeem_hold_fulfil_and_overdraw(volunteer, staff, db):
     code = re.search(r"R\d+", reply).group(0)
     assert "无需重复提交" in volunteer.say("1")  # double tap: one booking only
     assert balance(db, volunteer) == 0
-    volunteer.say("兑换 1")
-    assert "余额不足" in volunteer.say("1")
+    # told before confirming: 1 h needed, 0 h held
+    assert "需要1小时，您现在有0小时" in volunteer.say("兑换 1")
     assert "没有编号 9" in volunteer.say("兑换 9")
     assert "没有编号" in volunteer.say("兑换 ９９") and "系统繁忙" not in volunteer.last_reply
     staff.say(f"兑现 {code}")
@@ -312,6 +312,16 @@ def test_another_communitys_catalogue_cannot_be_reached(volunteer, staff, config
     assert "金宁社区" in reply and "hegang" not in reply
 
 
+def test_the_catalogue_takes_a_number_and_a_command_mid_way_is_done_afresh(volunteer, staff):
+    staff.say(f"通过 {log(volunteer, hours='2')}")
+    assert "2. 助餐送餐" in volunteer.say("兑换")
+    assert "确认用0.5小时兑换“助餐送餐”" in volunteer.say("2")  # the catalogue's 2, not the menu's
+    assert "确认用1小时兑换“上门探访”" in volunteer.say("兑换 1")  # another item: asked afresh
+    assert "余额2小时" in volunteer.say("我的时间")  # nothing held by the dropped question
+    assert "确认用2小时" in volunteer.say("兑换 3")
+    assert "已申请兑换" in volunteer.say("好")
+
+
 def test_bare_confirm_takes_the_only_waiting_record_or_lists_them(registered, volunteer, db):
     elder = registered("elder", mobile="13700001111")
     assert "没有需要您确认" in elder.say("确认")
@@ -322,4 +332,4 @@ def test_bare_confirm_takes_the_only_waiting_record_or_lists_them(registered, vo
     second, third = (log(volunteer, who="13700001111", hours="1", day=d) for d in ("前天", "11月15日"))
     listing = elder.say("确认")
     assert f"{second} " in listing and f"{third} " in listing and f"{first} " not in listing
-    assert "没有找到" in elder.say(f"确认 {first}")  # already confirmed: not asked twice
+    assert "已经确认过" in elder.say(f"确认 {first}")  # already confirmed: not asked twice

@@ -158,7 +158,10 @@ def test_refused_redemption_leaves_no_hold_to_cancel(chat, fast_db):
         fast_db.add(ResidentRole(resident_id=person.resident.id, role=role, granted_by="t"))
     fast_db.flush()
     staff.say("调整 13811112222 +1 开户")
-    vol.say("兑换 3")
+    assert "还不够" in vol.say("兑换 3")  # told before confirming
+    staff.say("调整 13811112222 +1 补录")
+    assert "确认用2小时" in vol.say("兑换 3")
+    staff.say("调整 13811112222 -1 误录")  # the balance drops before the 1 arrives
     assert "余额不足" in vol.say("1")
     assert fast_db.scalar(select(func.count()).select_from(Redemption)) == 0
     assert "没有找到" in staff.say("取消兑换 R1") and "没有找到" in staff.say("兑现 R1")

@@ -88,7 +88,7 @@ def test_both_by_default_in_either_order(volunteer, elder, staff, db):
     assert "待服务对象确认" in staff.say(f"通过 {code}")
     assert balance(db, volunteer) == 0 and record(db, code).reviewed_at is not None
     assert "已审核，待服务对象确认" in staff.say("审核")
-    assert elder.say("确认").startswith("谢谢确认！\n")
+    assert elder.say("确认").startswith("谢谢确认！志愿者为您提供的“上门探访”2小时已存入")
     assert balance(db, volunteer) == 120 and record(db, code).status is RecordStatus.APPROVED
 
 
@@ -281,3 +281,27 @@ def test_erasing_a_person_drops_their_family_links_and_returns_offers(volunteer,
     assert db.scalars(select(FamilyLink)).all() == []
     assert db.scalars(select(Transfer)).one().status is TransferStatus.DECLINED
     assert balance(db, volunteer) == 120
+
+
+def test_natural_words_for_confirming_and_giving(volunteer, elder, staff, uow, db):
+    fund(uow, volunteer, 120)
+    code = log(volunteer, who="13700001111", hours="1")
+    # a guess never confirms: it shows what waits, with who and what
+    reply = elder.say("我想确认一下")
+    assert f"{code} 志愿者 上门探访 1小时" in reply and "属实请回复“确认”" in reply
+    assert record(db, code).confirmed_at is None
+    assert "没有登记家人" in volunteer.say("时间怎么转给我妈")
+    family.decide_link(uow, Actor.cli("t"), family.declare(uow, volunteer.resident, elder.resident, "母亲"), True)
+    assert "李婆婆（母亲）" in volunteer.say("我要把时间给家人") and "转赠 李婆婆 1" in volunteer.last_reply
+    assert "预留1小时" in volunteer.say("转赠 我妈 1")
+    assert "预留0.5小时" in volunteer.say("转赠 李婆婆 0.5")
+    assert "没有找到您登记的家人“张三”" in volunteer.say("转赠 张三 1")
+
+
+def test_a_mobile_number_typed_does_not_tell_a_strangers_name(volunteer, elder):
+    reply = volunteer.say("家人 13700001111 母亲")
+    assert "李婆婆" not in reply and "李**" in reply and "137****1111" in reply
+    volunteer.say("记录服务")
+    for answer in ("1", "昨天", "1", "13700001111", "陪老人聊天", "跳过"):
+        summary = volunteer.say(answer)
+    assert "李婆婆" not in summary and "李**（137****1111）" in summary and "内容：陪老人聊天" in summary

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 TEXTS: dict[str, str] = {
     # residents: verification
-    "tb_confirmed_staff_next": "谢谢确认！社工审核后，时长会记入志愿者账户。",
+    "tb_confirmed_staff_next": "谢谢确认！{volunteer}为您提供的“{type}”{hours}小时，社工审核后会存入TA的时间账户。",
+    "tb_already_confirmed": "您已经确认过 {code} 了，谢谢！",
+    "tb_waiting_one": "有一条服务等您确认：\n{item}\n属实请回复“确认”，不属实请回复“不确认”。",
     "tb_activity_proposed": "您已在“{title}”签到，已为您登记服务{hours}小时（编号 S{id}），社工审核后存入时间账户。",
     "notice_activity_hours": "志愿活动时长待审核",
+    "tb_insufficient_for": "“{name}”需要{need}小时，您现在有{balance}小时，还不够。{next}",
+    "tb_earn_hint": "做志愿服务后回复“记录服务”登记，审核后就能存入。",
+    "tb_family_hint": "家人可以把时间转给您；也可以回复“申请志愿者”，参加服务攒时间。",
     # residents: family members and transfers
     "tb_family_none": "您还没有登记家人。时间只能转赠给社区确认过的家人：回复“家人 手机号 关系”，如“家人 13812345678 母亲”（对方需在本平台登记手机号）。",
-    "tb_family_list": "您登记的家人：\n{items}\n转赠请回复“转赠 手机号 小时”；再登记一位请回复“家人 手机号 关系”。",
-    "tb_family_line": "{name}{relation} {mobile}（{status}）",
+    "tb_family_list": "您登记的家人：\n{items}\n转赠请回复“转赠 名字 小时”，如“转赠 {example} 1”；再登记一位请回复“家人 手机号 关系”。",
+    "tb_family_line": "{name} {mobile}（{status}）",
+    "tb_family_not_named": "没有找到您登记的家人“{who}”。回复“家人”查看社区确认过的家人，或写对方的手机号。",
+    "tb_give_family_how": "时间可以转给社区确认过的家人：{names}。\n请回复“转赠 名字 小时数”，例如“转赠 {example} 1”；对方回复“接受”后到账。",
     "tb_family_pending_status": "待社区确认",
     "tb_family_confirmed_status": "已确认",
     "tb_family_declined_status": "未通过",

@@ -17,7 +17,7 @@ from core.words import clip
 from domain import audit
 from domain.actor import Actor
 from domain.errors import Refused
-from domain.people import person_name
+from domain.people import mask_name, person_name
 from domain.timebank.ledger import account_of, hours, lock, post
 from domain.unit import Unit, use_case
 from models import EntryKind, FamilyLink, LinkStatus, Resident, Transfer, TransferStatus
@@ -38,7 +38,8 @@ def declare(uow: Unit, resident: Resident, relative: Resident, relation: str | N
                                                        FamilyLink.relative_id == relative.id))
     if link is not None and link.status is not LinkStatus.DECLINED:
         raise Refused("tb_family_known" if link.status is LinkStatus.CONFIRMED else "tb_family_waiting",
-                      name=person_name(relative))
+                      name=person_name(relative) if link.status is LinkStatus.CONFIRMED
+                      else mask_name(person_name(relative)))
     if link is None:
         link = FamilyLink(resident_id=resident.id, relative_id=relative.id,
                           community_id=resident.community_id, created_at=uow.now)

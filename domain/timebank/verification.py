@@ -238,6 +238,12 @@ def beneficiary_confirms(uow: Unit, resident: Resident, record: ServiceRecord) -
     return True
 
 
+def confirmed_values(uow: Unit, record: ServiceRecord) -> dict:
+    """What the person served is thanked for: whose service, what, how long."""
+    return {"volunteer": person_name(uow.session.get(Resident, record.volunteer_id)),
+            "type": record.service_type, "hours": hours(record.minutes)}
+
+
 @use_case
 def beneficiary_denies(uow: Unit, resident: Resident, record: ServiceRecord) -> None:
     """The person served disputes it; the record stays for staff to check."""

@@ -257,7 +257,8 @@ def confirm_record(record_id: int):
     try:
         if request.form.get("answer") == "confirm":
             credited = verification.beneficiary_confirms(unit(), me(), record)
-            return done("tb_confirmed_by_beneficiary" if credited else "tb_confirmed_staff_next", "/my/hours")
+            return done("tb_confirmed_by_beneficiary" if credited else "tb_confirmed_staff_next", "/my/hours",
+                        **verification.confirmed_values(unit(), record))
         verification.beneficiary_denies(unit(), me(), record)
         return done("tb_denied_by_beneficiary", "/my/hours")
     except Refused as refusal:

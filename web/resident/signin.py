@@ -36,7 +36,7 @@ from models import Resident
 bp = Blueprint("resident", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/my/static")
 RESIDENT_KEY, STATE_KEY = "resident_id", "resident_signin"
-PAGES = ("/my", "/notices/", "/topics/", "/votes/")
+PAGES = ("/my", "/notices/", "/topics/", "/votes/", "/tasks/")
 
 
 def config() -> Config:
