@@ -21,6 +21,7 @@ from core.config import Config
 from core.texts import TEXTS, text
 from domain.handoffs import unread_total
 from domain.people import mask_name, person_name
+from domain.timebank.ledger import kind_key
 from models.resident import mask_mobile
 
 csrf = CSRFProtect()
@@ -66,7 +67,7 @@ def init_console(app: Flask, config: Config) -> None:
     app.jinja_env.filters.update(local=web.local_time, hours=web.hours, mask=mask_mobile,
                                  mask_name=mask_name, person=person_name,
                                  merge=_merge_args, readable=_readable, source=timebank.entry_source,
-                                 actor=timebank.entry_actor,
+                                 actor=timebank.entry_actor, entry_kind=kind_key,
                                  labelled=lambda d, prefix: {text(prefix + k): v for k, v in d.items()})
     app.after_request(web.commit_request)
     app.teardown_appcontext(web.end_request)

@@ -79,8 +79,10 @@ def index():
     pool = db().scalar(select(Account).where(Account.community_id == community_id,
                                              Account.owner_id.is_(None)))
     days = config().timebank.pair_window_days
+    rule = verification.policy(unit(), community_id)
     return render_template("console/timebank.html", records=pending, applications=applications, links=links,
-                           policy=verification.policy(unit(), community_id),
+                           policy=rule, waiting=lambda record: "、".join(
+                               text(f"c_waiting_{who}") for who in sorted(verification.waiting_on(unit(), record, rule))),
                            flag_texts=lambda record: verification.flag_texts(record, days),
                            redemptions=redemptions, balances=balances, pool=pool,
                            community=db().get(Community, community_id), communities=communities())
@@ -115,7 +117,22 @@ def decide_records():
         work = lambda: verification.approve_many(unit(), current_user.actor, community_id, _ids())  # noqa: E731
     else:
         work = lambda: verification.reject_many(unit(), current_user.actor, community_id, _ids(), reason)  # noqa: E731
-    return _run(work, _back(community_id), lambda done: text("c_records_done", n=len(done)))
+    return _run(work, _back(community_id), lambda done: _records_done(community_id, done))
+
+
+def _records_done(community_id: int, done: list[int]) -> str:
+    """How many were handled, which still wait for the person served, which flagged ones
+    were left for one-by-one review."""
+    said = text("c_records_done", n=len(done))
+    rows = db().scalars(select(ServiceRecord).where(ServiceRecord.community_id == community_id,
+                                                    ServiceRecord.status == RecordStatus.PENDING)).all()
+    waiting = [f"S{r.id}" for r in rows if r.id in done]
+    flagged = [f"S{r.id}" for r in rows if r.flags and r.reviewed_at is None]
+    if waiting:
+        said += text("c_records_waiting", codes="、".join(waiting[:10]))
+    if flagged:
+        said += text("c_records_flagged", codes="、".join(flagged[:10]))
+    return said
 
 
 @bp.post("/applications/<int:application_id>")

@@ -147,7 +147,8 @@ def step_community(ctx: Context, msg: Incoming) -> Reply:
     residents.bind_community(ctx.uow, ctx.resident, chosen)
     if _editing(ctx):
         return ask(ctx, ProfileStep.MENU, text("profile_updated"))
-    prefix = text("community_bound", community=chosen.name)
+    prefix = text("community_welcome" if not ctx.resident.registered_at else "community_bound",
+                  community=chosen.name)
     if residents.has_consented(ctx.uow, ctx.resident):
         return ask(ctx, Step.NAME, prefix)
     return ask(ctx, Step.CONSENT, prefix)
@@ -290,7 +291,7 @@ def on_subscribe(ctx: Context, msg: Incoming) -> Reply:
         return Reply(text("welcome_back") + "\n" + profile_text(ctx, resident))
     if community is not None:
         residents.bind_community(ctx.uow, resident, community)
-        greeting += "\n" + text("community_bound", community=community.name)
+        greeting += "\n" + text("community_welcome", community=community.name)
     return start_registration(ctx, greeting)
 
 
@@ -303,7 +304,7 @@ def on_scan(ctx: Context, msg: Incoming) -> Reply | None:
         return None
     if resident.community_id is None:
         residents.bind_community(ctx.uow, resident, community)
-        return start_registration(ctx, text("community_bound", community=community.name))
+        return start_registration(ctx, text("community_welcome", community=community.name))
     if resident.community_id == community.id:
         return ctx.reply("already_in_community", community=community.name)
     return start(ctx, PROFILE, ProfileStep.SWITCH, target=community.id)

@@ -23,10 +23,19 @@ from domain.errors import Refused
 from domain.people import mask_name, person_name
 from domain.timebank import exchange, family
 from domain.timebank.input import parse_duration
-from domain.timebank.ledger import account_of, earned_since, hours
+from domain.timebank.ledger import account_of, earned_since, hours, kind_key
 from domain.timebank.records import is_volunteer
 from handlers.registration import registered_first
-from models import LedgerEntry, LinkStatus, RecordStatus, Resident, ServiceRecord, Transfer
+from models import (
+    LedgerEntry,
+    LinkStatus,
+    RecordStatus,
+    Redemption,
+    RedemptionStatus,
+    Resident,
+    ServiceRecord,
+    Transfer,
+)
 
 router = Router("timebank")
 
@@ -53,12 +62,21 @@ def my_time(ctx: Context, msg: Incoming) -> Reply:
     last = ctx.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id == account.id)
                                .order_by(LedgerEntry.id.desc()).limit(5)).all()
     entries = "\n".join(text("tb_entry_line", date=e.created_at.astimezone(ctx.config.tz).strftime("%m-%d"),
-                             kind=text(f"tb_kind_{e.kind.value}"), sign="+" if e.minutes > 0 else "-",
+                             kind=text(f"tb_kind_{kind_key(e)}"), sign="+" if e.minutes > 0 else "-",
                              hours=hours(abs(e.minutes))) for e in last) or text("tb_no_entries")
     pending = ctx.session.execute(select(func.count(), func.coalesce(func.sum(ServiceRecord.minutes), 0))
                                   .where(ServiceRecord.volunteer_id == ctx.resident.id,
                                          ServiceRecord.status == RecordStatus.PENDING)).one()
     pending_text = text("tb_pending_line", n=pending[0], hours=hours(pending[1])) if pending[0] else ""
+    asked = ctx.session.scalar(select(func.count()).where(
+        ServiceRecord.beneficiary_id == ctx.resident.id, ServiceRecord.status == RecordStatus.PENDING,
+        ServiceRecord.confirmed_at.is_(None)))
+    pending_text += text("tb_asked_line", n=asked) if asked else ""
+    held = ctx.session.scalars(select(Redemption).where(Redemption.account_id == account.id,
+                                                        Redemption.status == RedemptionStatus.HELD)).all()
+    pending_text += text("tb_held_line", items="、".join(f"{r.service_name}（R{r.id}）" for r in held)) if held else ""
+    offers = family.waiting_for(ctx.uow, ctx.resident)
+    pending_text += text("tb_offers_line", n=len(offers)) if offers else ""
     return ctx.reply("tb_my_time", balance=hours(account.balance),
                      month=hours(earned_since(ctx.uow, account, month_start)),
                      year=hours(earned_since(ctx.uow, account, month_start.replace(month=1))),

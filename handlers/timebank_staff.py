@@ -64,11 +64,12 @@ def review(ctx: Context, msg: Incoming, _args: str) -> Reply:
     if not pending and not applications and not links:
         return ctx.reply("tb_review_empty")
     names = {r.id: person_name(r) for r in ctx.session.scalars(select(Resident).where(
-        Resident.id.in_([p.volunteer_id for p in pending])))}
+        Resident.id.in_([p.volunteer_id for p in pending] + [p.beneficiary_id for p in pending if p.beneficiary_id])))}
     days = ctx.config.timebank.pair_window_days
     lines = [text("tb_review_record", id=r.id, name=names.get(r.volunteer_id, ""), type=r.service_type,
                   day=f"{r.service_date:%m-%d}", hours=hours(r.minutes),
-                  who=f"｜{r.beneficiary_name}" if r.beneficiary_name else "",
+                  who=f"｜{names.get(r.beneficiary_id) or r.beneficiary_name}"
+                  if r.beneficiary_id or r.beneficiary_name else "",
                   note="".join(f"【{f}】" for f in verification.flag_texts(r, days))
                   + (text("tb_waiting_beneficiary") if r.reviewed_at else "")) for r in pending]
     lines += [text("tb_review_application", id=a.id, name=person_name(p), skills=a.skills,
@@ -79,6 +80,16 @@ def review(ctx: Context, msg: Incoming, _args: str) -> Reply:
                    relative=person_name(relatives.get(link.relative_id)), relation=link.relation or "")
               for link, p in links]
     return ctx.reply("tb_review_list", items="\n".join(lines))
+
+
+def _unknown_target(ctx: Context, code: str) -> Reply:
+    """Nothing pending under `code`: already decided (say so), or not there at all."""
+    for model, prefix in ((ServiceRecord, "S"), (FamilyLink, "F")):
+        number = record_id(code, prefix)
+        found = ctx.session.get(model, number) if number else None
+        if found is not None and found.community_id == ctx.resident.community_id:
+            return ctx.reply("tb_review_decided", code=code.upper()[:12])
+    return ctx.reply("tb_review_unknown", code=code[:12])
 
 
 def _target(ctx: Context, code: str) -> ServiceRecord | VolunteerApplication | FamilyLink | None:
@@ -109,11 +120,14 @@ def approve(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("tb_ask_review_code")
     target = _target(ctx, args)
     if target is None:
-        return ctx.reply("tb_review_unknown", code=args[:12])
+        return _unknown_target(ctx, args)
     try:
         if isinstance(target, ServiceRecord):
             if not verification.approve(ctx.uow, ctx.actor, target):
                 return ctx.reply("tb_reviewed_waiting", code=args.upper())
+            return ctx.reply("tb_record_credited", code=args.upper(), type=target.service_type,
+                             hours=hours(target.minutes),
+                             name=person_name(ctx.session.get(Resident, target.volunteer_id)))
         elif isinstance(target, FamilyLink):
             family.decide_link(ctx.uow, ctx.actor, target, True)
         else:
@@ -133,7 +147,7 @@ def reject(ctx: Context, msg: Incoming, args: str) -> Reply:
         return ctx.reply("tb_need_reason")
     target = _target(ctx, code)
     if target is None:
-        return ctx.reply("tb_review_unknown", code=code[:12])
+        return _unknown_target(ctx, code)
     try:
         if isinstance(target, ServiceRecord):
             verification.reject(ctx.uow, ctx.actor, target, reason)

@@ -12,7 +12,7 @@ def test_follow_register_and_profile(chat):
     reply = alice.follow()
     assert "欢迎关注" in reply and "1. 金宁社区" in reply and "4. 河岗社区" in reply
     reply = alice.say("1")
-    assert "已为您登记为【金宁社区】居民" in reply and "保存" in reply and "回复1同意" in reply
+    assert "这里是【金宁社区】的服务号" in reply and "保存" in reply and "回复1同意" in reply
     assert "怎么称呼" in alice.say("1")
     assert "楼栋" in alice.say("陈姨")
     assert "手机号码" in alice.say("3栋2单元")

@@ -44,7 +44,7 @@ def test_chat_as_a_new_resident(sim, sim_server, page, config):
     expect(page.locator("#persona")).to_contain_text("阿珍")
     page.fill("#scene", "jinning")
     page.click("#follow")
-    expect(page.locator("#chat")).to_contain_text("已为您登记为【金宁社区】居民")
+    expect(page.locator("#chat")).to_contain_text("这里是【金宁社区】的服务号")
     for answer, then in (("1", "怎么称呼"), ("阿珍", "楼栋")):
         page.fill("#text", answer)
         page.press("#text", "Enter")

@@ -97,7 +97,7 @@ def test_a_name_typed_or_a_dispute_leaves_it_to_staff(volunteer, elder, staff, d
     disputed = log(volunteer, who="13700001111", day="前天")
     assert "已记录，社区会核实" in elder.say(f"不确认 {disputed}")
     for code in (typed, disputed):
-        assert "已处理" in staff.say(f"通过 {code}")
+        assert "已审核通过" in staff.say(f"通过 {code}")
     assert balance(db, volunteer) == 240
 
 
@@ -305,3 +305,18 @@ def test_a_mobile_number_typed_does_not_tell_a_strangers_name(volunteer, elder):
     for answer in ("1", "昨天", "1", "13700001111", "陪老人聊天", "跳过"):
         summary = volunteer.say(answer)
     assert "李婆婆" not in summary and "李**（137****1111）" in summary and "内容：陪老人聊天" in summary
+
+
+def test_what_each_side_sees_while_hours_wait(volunteer, elder, staff, uow, db):
+    fund(uow, volunteer, 120)
+    family.decide_link(uow, Actor.cli("t"), family.declare(uow, volunteer.resident, elder.resident, "母亲"), True)
+    code = log(volunteer, who="13700001111", hours="1")
+    volunteer.say("转赠 李婆婆 1")
+    mine = volunteer.say("我的时间")
+    assert "转赠待接受 -1小时" in mine and "兑换预扣" not in mine
+    hers = elder.say("我的时间")
+    assert "等您确认：1条服务" in hers and "家人转给您：1笔待接受" in hers
+    assert "｜李婆婆" in staff.say("审核")  # who was served, by name, for staff
+    elder.say("确认")
+    staff.say(f"通过 {code}")
+    assert "已经审核过了" in staff.say(f"通过 {code}")

@@ -10,9 +10,10 @@
     if (kind === "pie") {
       // Labels wrap inside their own width, so 私事·建议 is never cut off on a narrow card.
       chart.setOption({ title: title, tooltip: { trigger: "item" },
-        series: [{ type: "pie", radius: ["28%", "52%"], top: 30, avoidLabelOverlap: true,
-                   label: { formatter: "{b}\n{c}", width: 64, overflow: "break", lineHeight: 14 },
-                   labelLine: { length: 8, length2: 6 },
+        series: [{ type: "pie", radius: ["22%", "42%"], top: 30, avoidLabelOverlap: true,
+                   label: { position: "outer", alignTo: "labelLine", formatter: "{b}\n{c}", width: 64,
+                            overflow: "break", lineHeight: 14, distanceToLabelLine: 2 },
+                   labelLine: { length: 14, length2: 8 }, labelLayout: { hideOverlap: false, moveOverlap: "shiftY" },
                    data: names.map(function (n, i) { return { name: n, value: counts[i] }; }) }] });
     } else {
       chart.setOption({ title: title, tooltip: {}, grid: { left: 40, right: 16, top: 40, bottom: 60 },

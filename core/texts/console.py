@@ -294,7 +294,7 @@ TEXTS: dict[str, str] = {
                     "  社区工作台：{host}/console\n"
                     "    登录：admin / jinning-staff / jinning-grid1 / jinning-viewer / xianhu-staff，密码 {password}\n"
                     "  模拟器里的现成角色：居民 陈小玲、长者 李婆婆、楼道长 王伯、志愿者 张敏、\n"
-                    "    社工（即 jinning-staff 本人）、网格员 第一网格（即 jinning-grid1 本人）\n"
+                    "    社工（即 jinning-staff 本人）、网格员 第一网格（即 jinning-grid1 本人）、网格员 第二网格\n"
                     "  Webhook：{host}/wechat    健康检查：{host}/healthz\n"
                     "  {quiet}\n"
                     "按 Ctrl-C 停止（Press Ctrl-C to stop）。"),

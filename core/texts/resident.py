@@ -25,6 +25,7 @@ TEXTS: dict[str, str] = {
     "bad_community": "没有找到这个社区，请回复列表中的数字。",
     "no_communities": "系统暂未开通任何社区，请联系社区工作人员。",
     "community_bound": "已为您登记为【{community}】居民。",
+    "community_welcome": "您好，这里是【{community}】的服务号。",
     "ask_address": "请回复您住的楼栋和单元，例如“3栋2单元”（2-30个字）。",
     "bad_address": "楼栋地址需要2到30个字，例如“3栋2单元”。",
     "ask_mobile": "请回复您的手机号码（11位），方便社区联系您；不想提供请回复“跳过”。",

@@ -29,6 +29,13 @@ def hours(minutes: int) -> str:
     return f"{minutes / 60:g}"
 
 
+def kind_key(entry: LedgerEntry) -> str:
+    """How an entry is named to people: a hold for a transfer is not a redemption's."""
+    if entry.kind in (EntryKind.HOLD, EntryKind.RELEASE) and entry.source.startswith("transfer:"):
+        return f"{entry.kind.value}_transfer"
+    return entry.kind.value
+
+
 def _account_row(session: Session, community_id: int, owner_id: int | None, now: datetime) -> Account:
     query = select(Account).where(Account.community_id == community_id,
                                   Account.owner_id.is_(None) if owner_id is None

@@ -80,9 +80,10 @@ def flag_texts(record: ServiceRecord, days: int) -> list[str]:
     return shown
 
 
-def waiting_on(uow: Unit, record: ServiceRecord) -> set[str]:
-    """Who still has to verify this pending record (empty: it can be credited)."""
-    rule = policy(uow, record.community_id)
+def waiting_on(uow: Unit, record: ServiceRecord, rule: str | None = None) -> set[str]:
+    """Who still has to verify this pending record (empty: it can be credited); `rule` is
+    the community's policy when the caller already knows it."""
+    rule = rule or policy(uow, record.community_id)
     needed = set()
     if rule in (STAFF, "both") or record.flags or record.beneficiary_id is None:
         needed.add(STAFF)
@@ -176,8 +177,9 @@ def approve_many(uow: Unit, actor: Actor, community_id: int, ids: list[int] | No
             continue
         _review(uow, actor, record)
         done.append(record.id)
-    audit.record(uow, actor, "timebank_bulk_approve", f"community:{community_id}",
-                 {"status": "pending"}, {"records": done})
+    if done:
+        audit.record(uow, actor, "timebank_bulk_approve", f"community:{community_id}",
+                     {"status": "pending"}, {"records": done})
     return done
 
 

@@ -25,7 +25,7 @@ from domain.people import person_name
 from domain.reports import lifecycle, queries
 from domain.reports.categories import name_of
 from domain.timebank import family, verification
-from domain.timebank.ledger import hours, statement
+from domain.timebank.ledger import hours, kind_key, statement
 from models import (
     Account,
     Broadcast,
@@ -54,7 +54,7 @@ def local(moment: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
 
 @bp.app_context_processor
 def _helpers():
-    return {"local": local, "t": text, "hours": hours}
+    return {"local": local, "t": text, "hours": hours, "kind_key": kind_key}
 
 
 @bp.get("/my")
