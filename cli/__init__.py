@@ -32,8 +32,8 @@ def seed_demo(args) -> None:
 
     config = load_config()
     print(seed(config, role_accounts=True))
-    print(seed_personas(config))
     print(seed_meetings(config))
+    print(seed_personas(config))
 
 
 def serve(args) -> None:

@@ -14,9 +14,20 @@ from sqlalchemy import select
 from cli.base import unit
 from core.config import Config
 from domain.actor import Actor
+from domain.meetings import signups
 from domain.staff import link_resident
 from domain.timebank import family, records
-from models import Building, Community, Resident, ResidentRole, Role, StaffUser
+from models import (
+    Building,
+    Community,
+    Meeting,
+    MeetingStatus,
+    MeetingType,
+    Resident,
+    ResidentRole,
+    Role,
+    StaffUser,
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,17 @@ def seed_personas(config: Config) -> str:
             made[p.openid] = person
         if fresh:
             _time_bank(uow, actor, made["demo-volunteer-jinning"], made["demo-elder-jinning"])
+            _sign_up(uow, made["demo-volunteer-jinning"])
     return f"demo personas ready: {len(PERSONAS)}"
+
+
+def _sign_up(uow, volunteer: Resident) -> None:
+    """The volunteer on the activity about to start, so 签到 and its hours can be tried."""
+    soon = uow.session.scalar(select(Meeting.id).where(
+        Meeting.type == MeetingType.VOLUNTEER, Meeting.status == MeetingStatus.PUBLISHED,
+        Meeting.starts_at > uow.now, Meeting.starts_at <= uow.now + timedelta(hours=2)))
+    if soon is not None:
+        signups.sign_up(uow, soon, volunteer)
 
 
 def _time_bank(uow, actor: Actor, volunteer: Resident, elder: Resident) -> None:

@@ -112,6 +112,8 @@ DEMO_MEETINGS = [
     ("金宁社区", MeetingType.COUNCIL, "3栋加装电梯居民议事会", "金宁社区党群服务中心二楼", 24 + 5 / 60,
      ["加装电梯费用分摊方案", "低楼层住户的意见"]),
     ("金宁社区", MeetingType.VOLUNTEER, "长者探访志愿活动", "金宁社区长者饭堂", 72, ["探访独居长者并送餐"]),
+    # Starts half an hour after the first start: staff can 签到 the volunteer persona at once.
+    ("金宁社区", MeetingType.VOLUNTEER, "楼道清洁志愿活动", "金宁社区3栋楼下", 0.5, ["清理楼道杂物"]),
     ("仙湖社区", MeetingType.COUNCIL, "仙湖花园停车议事会", "仙湖社区居委会", 120, ["夜间乱停车的处理办法"]),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from cli.demo import _phones
 from cli.demo_people import LABELS, seed_personas
-from cli.seed import seed
+from cli.seed import seed, seed_meetings
 from models import Resident, StaffUser
 from tests.conftest import PROJECT_ROOT, free_port
 from tests.scheduler_helpers import wait_until
@@ -40,6 +41,7 @@ def test_a_restarted_simulator_gets_its_followers_and_personas_back(sim, sim_ser
 
 def test_ready_personas_play_each_role(sim, sim_server, config, db):
     seed(config, role_accounts=True)
+    seed_meetings(config)
     seed_personas(config)
     seed_personas(config)  # idempotent: a second start adds nothing
     _phones(config, sim_server.port)
@@ -54,6 +56,10 @@ def test_ready_personas_play_each_role(sim, sim_server, config, db):
     review = _say(sim, "demo-staff-jinning", "审核")
     assert "张敏" in review and "【家属】" in review
     assert "社工审核后" in _say(sim, "demo-elder-jinning", "确认")
+    # the activity about to start: the social worker checks the volunteer in, hours proposed
+    code = re.search(r"签到码(\d{6})", _say(sim, "demo-volunteer-jinning", "我的报名")).group(1)
+    assert "签到成功" in _say(sim, "demo-staff-jinning", f"签到 {code}")
+    assert "待审核：2条共3小时" in _say(sim, "demo-volunteer-jinning", "我的时间")
     me = _say(sim, "demo-resident-jinning", "我的信息")
     assert "陈小玲" in me and "3栋2单元502" in me
 
