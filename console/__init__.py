@@ -22,6 +22,7 @@ from core.texts import TEXTS, text
 from domain.handoffs import unread_total
 from domain.people import mask_name, person_name
 from domain.timebank.ledger import kind_key
+from models import Account, Resident
 from models.resident import mask_mobile
 
 csrf = CSRFProtect()
@@ -66,7 +67,8 @@ def init_console(app: Flask, config: Config) -> None:
     app.before_request(_refuse_nul)
     app.jinja_env.filters.update(local=web.local_time, hours=web.hours, mask=mask_mobile,
                                  mask_name=mask_name, person=person_name,
-                                 merge=_merge_args, readable=_readable, source=timebank.entry_source,
+                                 merge=_merge_args, readable=_readable, target=_target,
+                                 source=timebank.entry_source,
                                  actor=timebank.entry_actor, entry_kind=kind_key,
                                  labelled=lambda d, prefix: {text(prefix + k): v for k, v in d.items()})
     app.after_request(web.commit_request)
@@ -80,12 +82,40 @@ def _unread_chats() -> int:
     return unread_total(web.db(), current_user.actor)
 
 
+PEOPLE_KEYS = ("resident", "relative", "volunteer", "beneficiary", "elder")
+TARGETS = {"record": "S", "family": "F", "redemption": "R", "application": "A"}
+
+
 def _readable(values: dict | None) -> str:
-    """An audit record's before/after as staff read it: key：value, Chinese as written."""
+    """An audit record's before/after as staff read it: key：value, Chinese as written,
+    people by name."""
     if not values:
         return ""
-    return "；".join(f"{k}：{json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}"
+
+    def shown(key, value):
+        if key in PEOPLE_KEYS and isinstance(value, int):
+            return person_name(web.db().get(Resident, value))
+        if key == "records" and isinstance(value, list):
+            return "、".join(f"S{v}" for v in value) or "—"
+        if isinstance(value, str) and f"audit_value_{value}" in TEXTS:
+            return text(f"audit_value_{value}")
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+    return "；".join(f"{text('audit_key_' + k) if 'audit_key_' + k in TEXTS else k}：{shown(k, v)}"
                     for k, v in values.items())
+
+
+def _target(target: str) -> str:
+    """record:12 → 服务记录 S12, resident:7 → the person's name, report:BS… → 报事 BS…"""
+    kind, _, ident = target.partition(":")
+    if kind == "resident" and ident.isdigit():
+        return person_name(web.db().get(Resident, int(ident)))
+    if kind == "account" and ident.isdigit():
+        account = web.db().get(Account, int(ident))
+        owner = web.db().get(Resident, account.owner_id) if account and account.owner_id else None
+        return text("audit_target_account", name=person_name(owner)) if owner else target
+    if f"audit_target_{kind}" in TEXTS:
+        return text(f"audit_target_{kind}", code=f"{TARGETS.get(kind, '')}{ident}")
+    return target
 
 
 def _refuse_nul() -> None:

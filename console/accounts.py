@@ -10,7 +10,7 @@ from console.web import db, get_or_404, paginate, to_id, unit
 from core.texts import TEXTS, text
 from domain import staff as domain
 from domain.errors import Refused
-from models import AuditLog, Resident, StaffUser
+from models import Account, AuditLog, FamilyLink, Resident, ServiceRecord, StaffUser
 
 bp = Blueprint("accounts", __name__, url_prefix="/console/admin")
 
@@ -63,9 +63,24 @@ def audit_log():
     if (actor := request.args.get("actor", "").strip()[:64]):
         query = query.where(AuditLog.actor.like(f"%{actor}%") | AuditLog.actor_name.like(f"%{actor}%"))
     if (target := request.args.get("target", "").strip()[:64]):
-        query = query.where(AuditLog.target.like(f"%{target}%"))
+        query = query.where(AuditLog.target.like(f"%{target}%") | AuditLog.target.in_(_targets_of(target)))
     if (action := request.args.get("action", "").strip()[:64]):
         query = query.where(AuditLog.action == action)
     rows, page = paginate(query.order_by(AuditLog.id.desc()))
-    actions = sorted(key[len("audit_"):] for key in TEXTS if key.startswith("audit_"))
+    actions = sorted(key[len("audit_"):] for key in TEXTS if key.startswith("audit_") and not
+                     key.startswith(("audit_target_", "audit_key_", "audit_value_")))
     return render_template("console/audit.html", rows=rows, page=page, actions=actions, action=action)
+
+
+def _targets_of(name: str) -> list[str]:
+    """Audit targets about the people so named: their own row, account, records, family links."""
+    people = db().scalars(select(Resident.id).where(Resident.name.like(f"%{name}%")).limit(50)).all()
+    if not people:
+        return []
+    accounts = db().scalars(select(Account.id).where(Account.owner_id.in_(people))).all()
+    served = db().scalars(select(ServiceRecord.id).where(
+        ServiceRecord.volunteer_id.in_(people) | ServiceRecord.beneficiary_id.in_(people)).limit(500)).all()
+    links = db().scalars(select(FamilyLink.id).where(
+        FamilyLink.resident_id.in_(people) | FamilyLink.relative_id.in_(people))).all()
+    return ([f"resident:{i}" for i in people] + [f"account:{i}" for i in accounts]
+            + [f"record:{i}" for i in served] + [f"family:{i}" for i in links])

@@ -166,6 +166,9 @@ def test_family_link_decision_audits_once_and_reads_in_words(chat, app, fast_db,
     admin.login("t-admin")
     page = admin.get("/console/admin/audit?actor=李社工").get_data(as_text=True)
     assert f"共 {2 if adapter == 'chat' else 1} 条" in page  # 李社工's own rows, found by name
+    about = admin.get("/console/admin/audit?target=李婆婆").get_data(as_text=True)
+    assert f"家人关系 F{link.id}" in about and "家人：李婆婆" in about and "居民：张敏" in about
+    assert "relative" not in about and f"family:{link.id}" not in about
     account = fast_db.scalar(select(Account.id).where(Account.owner_id == vol.resident.id))
     ledger = admin.get(f"/console/timebank/accounts/{account}").get_data(as_text=True)
     assert "服务记录 S" in ledger and "李社工" in ledger and "chat:" not in ledger and "record:" not in ledger
