@@ -90,6 +90,7 @@ def test_both_by_default_in_either_order(volunteer, elder, staff, db):
     assert "已审核，待服务对象确认" in staff.say("审核")
     assert elder.say("确认").startswith("谢谢确认！志愿者为您提供的“上门探访”2小时已存入")
     assert balance(db, volunteer) == 120 and record(db, code).status is RecordStatus.APPROVED
+    assert record(db, code).verifier == "社工审核；服务对象李婆婆确认"  # the ledger's 审核人: both
 
 
 def test_a_name_typed_or_a_dispute_leaves_it_to_staff(volunteer, elder, staff, db):

@@ -288,7 +288,7 @@ TEXTS: dict[str, str] = {
     'tb_amount_too_large': '这个数太大了，单次最多{limit}小时，请核对。',
     'tb_over_cap': '时间账户最多存{cap}小时（当前{balance}小时），不能再存入这么多。',
     'tb_self_service': '服务对象不能是您自己。请回复对方的手机号、姓名，或“跳过”。',
-    'tb_verified_by_beneficiary': '服务对象{name}',
+    'tb_verified_by_beneficiary': '服务对象{name}确认',
     'tb_done_prompt': '已提交，编号 {code}。回复“我的时间”查看账户。',
     'tb_nothing_to_confirm': '目前没有需要您确认的服务记录。回复“我的时间”查看账户。',
     'tb_waiting_list': '有几条服务等您确认：\n{items}\n请回复“确认 编号”或“不确认 编号”，例如“确认 S12”。',

@@ -5,6 +5,7 @@ from __future__ import annotations
 TEXTS: dict[str, str] = {
     # residents: verification
     "tb_confirmed_staff_next": "谢谢确认！{volunteer}为您提供的“{type}”{hours}小时，社工审核后会存入TA的时间账户。",
+    "tb_verified_by_staff": "{name}审核",
     "tb_already_confirmed": "您已经确认过 {code} 了，谢谢！",
     "tb_asked_line": "\n等您确认：{n}条服务（回复“确认”）",
     "tb_held_line": "\n兑换中：{items}",

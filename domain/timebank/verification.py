@@ -145,8 +145,19 @@ def _review(uow: Unit, actor: Actor, record: ServiceRecord) -> bool:
     record.reviewed_by, record.reviewed_at = actor.display[:64], uow.now
     if waiting_on(uow, record):
         return False
-    credit(uow, record, actor.label, actor.display)
+    credit(uow, record, actor.label, _verifiers(uow, record))
     return True
+
+
+def _verifiers(uow: Unit, record: ServiceRecord) -> str:
+    """Everyone who verified, as the ledger's 审核人 names them: 李社工, 服务对象李婆婆确认, or
+    both (李社工审核；服务对象李婆婆确认)."""
+    served = record.confirmed_at is not None and record.beneficiary_id is not None
+    beneficiary = text("tb_verified_by_beneficiary",
+                       name=person_name(uow.session.get(Resident, record.beneficiary_id))) if served else ""
+    if record.reviewed_by and served:
+        return f"{text('tb_verified_by_staff', name=record.reviewed_by)}；{beneficiary}"[:64]
+    return (record.reviewed_by or beneficiary)[:64]
 
 
 @use_case
@@ -235,8 +246,7 @@ def beneficiary_confirms(uow: Unit, resident: Resident, record: ServiceRecord) -
     record.confirmed_at = uow.now
     if waiting_on(uow, record):
         return False
-    credit(uow, record, f"beneficiary:{resident.id}",
-           text("tb_verified_by_beneficiary", name=person_name(resident)))
+    credit(uow, record, f"beneficiary:{resident.id}", _verifiers(uow, record))
     return True
 
 
