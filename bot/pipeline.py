@@ -1,15 +1,22 @@
 """One inbound message, exactly once: claim → resident → route → reply, one commit.
 
-The first statement locks the sender's row (stamping their last message in the
-same UPDATE), so one person's messages run one at a time; the claim row (keyed
-by the dedup key) is inserted last, with the reply, in the same transaction. A
-retry of a message still running therefore waits on the lock; once the first
-run commits, the retry's claim conflicts and the retry is rolled back and
-answered with the stored reply: the handler's work counts once. A failed
-handler keeps no claim, so WeChat's retry runs it afresh; a deadlock or
-serialization failure runs the whole message again here, a few times, before
-anyone is told the system is busy. Four statements a message: lock+stamp,
-conversation, claim+reply, commit (plus what the handler itself needs).
+Two ways through, with the same guarantees. On SQLite (one writer at a time) a
+message from a known person is first answered from a read snapshot, without the
+write lock; then one short write transaction inserts the claim with the reply,
+bumps the person's `message_seq` only if it still holds the value the snapshot
+read, and writes the conversation step. A handler that wants to write anything
+else, a message of the same person committed meanwhile, or a first contact send
+the message down the locked way instead.
+
+The locked way: the first statement locks the sender's row (stamping their last
+message and bumping `message_seq` in the same UPDATE), so one person's messages
+run one at a time; the claim row (keyed by the dedup key) is inserted last, with
+the reply, in the same transaction. A retry of a message still running waits on
+the lock; once the first run commits, the retry's claim conflicts and the retry
+is rolled back and answered with the stored reply: the handler's work counts
+once. A failed handler keeps no claim, so WeChat's retry runs it afresh; a
+deadlock or serialization failure runs the whole message again here, a few
+times, before anyone is told the system is busy.
 """
 from __future__ import annotations
 
@@ -25,10 +32,10 @@ from wechatpy.replies import TextReply
 from bot.context import Context, Reply
 from bot.inbound import Incoming
 from bot.router import Router
-from bot.state import ConversationState
+from bot.state import ConversationState, Step
 from core.clock import Clock
 from core.config import Config
-from core.db import ROW_LOCK, insert_ignore, run_in_transaction
+from core.db import WriteRefused, insert_ignore, refusing_writes, run_in_transaction
 from core.texts import text
 from domain.errors import Refused
 from domain.unit import Unit
@@ -40,18 +47,26 @@ SYSTEM_EVENTS = {"unsubscribe", "templatesendjobfinish", "masssendjobfinish"}
 # Events that open WeChat's short customer-service window (3 messages in a minute).
 WINDOW_EVENTS = {"subscribe", "scan", "click"}
 
-# The sender's row is locked first (stamping their last message or event in the same
-# UPDATE), by Core statements that skip the ORM; the resident and their conversation are
-# then read together, after the lock is granted (in PostgreSQL a row joined into the
-# locking statement would come from the snapshot taken before the wait).
+# The sender's row is locked first (stamping their last message or event and bumping
+# `message_seq` in the same UPDATE), by Core statements that skip the ORM; the resident
+# and their conversation are then read together, after the lock is granted (in
+# PostgreSQL a row joined into the locking statement would come from the snapshot taken
+# before the wait).
 _residents, _processed = Resident.__table__, ProcessedMessage.__table__
-LOCK = {None: select(_residents.c.id).where(_residents.c.openid == bindparam("sender"))
-        .with_for_update(**ROW_LOCK)}
-LOCK.update({column: update(_residents).where(_residents.c.openid == bindparam("sender"))
-             .values({column: bindparam("stamp")}).returning(_residents.c.id)
-             for column in ("last_message_at", "last_event_at")})
-LOAD = (select(Resident, Conversation).outerjoin(Conversation, Conversation.resident_id == Resident.id)
-        .where(Resident.id == bindparam("rid")))
+_by_sender = update(_residents).where(_residents.c.openid == bindparam("sender"))
+_bumped = {"message_seq": _residents.c.message_seq + 1}
+LOCK = {None: _by_sender.values(_bumped).returning(_residents.c.id)}
+LOCK.update({column: _by_sender.values({**_bumped, column: bindparam("stamp")})
+             .returning(_residents.c.id) for column in ("last_message_at", "last_event_at")})
+# The snapshot's reply commits only while the person's sequence is what it read.
+BUMP_IF_UNCHANGED = (update(_residents)
+                     .where(_residents.c.id == bindparam("rid"), _residents.c.message_seq == bindparam("seen"))
+                     .values({**_bumped, "last_message_at": bindparam("stamp")}).returning(_residents.c.id))
+_conv = Conversation.__table__.c
+LOAD = (select(Resident, _conv.flow, _conv.step, _conv.data, _conv.updated_at)
+        .outerjoin(Conversation, _conv.resident_id == Resident.id))
+LOAD_BY_ID, LOAD_BY_SENDER = (LOAD.where(Resident.id == bindparam("rid")),
+                              LOAD.where(Resident.openid == bindparam("sender")))
 STORED_REPLY = select(_processed.c.reply).where(_processed.c.key == bindparam("k"))
 
 
@@ -63,6 +78,8 @@ class Pipeline:
     sessions: sessionmaker[Session]
     router: Router
     clock: Clock
+    # Sessions that do not take SQLite's write lock; None: every message takes the lock.
+    snapshot_sessions: sessionmaker[Session] | None = None
 
     @property
     def idle_timeout(self) -> timedelta:
@@ -71,36 +88,86 @@ class Pipeline:
     def handle(self, msg: Incoming) -> str:
         """The reply XML; a handler that crashed answers the busy text and keeps no claim."""
         try:
-            return run_in_transaction(self.sessions, lambda session: self._handle(session, msg))
+            xml = self._from_snapshot(msg) if self.snapshot_sessions and not msg.is_event else None
+            if xml is None:
+                xml = run_in_transaction(self.sessions, lambda session: self._locked(session, msg))
+            return xml
         except Duplicate as duplicate:
             return duplicate.reply
         except Exception:
             log.exception("handler failed for %s message from %s…", msg.kind, msg.openid[:8])
             return render(Reply(text("busy")), msg)
 
-    def _handle(self, session: Session, msg: Incoming) -> str:
+    def _from_snapshot(self, msg: Incoming) -> str | None:
+        """The reply worked out from a read snapshot and committed in one short write;
+        None when the message must take the locked way (see the module docstring)."""
+        now = self.clock.now()
+        session = self.snapshot_sessions()
+        try:
+            with refusing_writes(session.connection()) as guard:
+                row = session.execute(LOAD_BY_SENDER, {"sender": msg.openid}).first()
+                if row is None:
+                    return None
+                resident, conversation = row[0], _step(row)
+                ctx = self._context(session, resident, conversation, now)
+                xml = self._reply(ctx, msg)
+            if guard.wrote or _pending(session):
+                return None
+            seen = resident.message_seq
+        except WriteRefused:
+            return None
+        finally:
+            session.close()
+        try:
+            return run_in_transaction(self.sessions, lambda s: self._commit_snapshot(
+                s, msg, resident.id, seen, ctx.conversation, xml, now))
+        except Stale:
+            return None
+
+    def _commit_snapshot(self, session: Session, msg: Incoming, resident_id: int, seen: int,
+                         conversation: ConversationState, xml: str, now: datetime) -> str:
+        self._claim(session, msg, xml, now)
+        connection = session.connection()
+        if connection.execute(BUMP_IF_UNCHANGED, {"rid": resident_id, "seen": seen, "stamp": now}).first() is None:
+            raise Stale()
+        conversation.save(connection)
+        return xml
+
+    def _locked(self, session: Session, msg: Incoming) -> str:
         now = self.clock.now()
         resident, conversation = self._resident(session, msg, now)
-        ctx = Context(uow=Unit(session, self.config, self.clock), resident=resident,
-                      conversation=ConversationState(session, resident.id if resident else None,
-                                                     now, self.idle_timeout, conversation),
-                      router=self.router)
+        ctx = self._context(session, resident, conversation, now)
+        xml = self._reply(ctx, msg)
+        ctx.conversation.save(session.connection())
+        self._claim(session, msg, xml, now)
+        return xml
+
+    def _context(self, session: Session, resident: Resident | None, conversation: Step | None,
+                 now: datetime) -> Context:
+        return Context(uow=Unit(session, self.config, self.clock), resident=resident,
+                       conversation=ConversationState(resident.id if resident else None, now,
+                                                      self.idle_timeout, conversation),
+                       router=self.router)
+
+    def _reply(self, ctx: Context, msg: Incoming) -> str:
         try:
             reply = self.router.dispatch(ctx, msg)
         except Refused as refusal:
             # A refusal a handler did not word itself still reaches the person, kindly.
             reply = Reply(refusal.message).then(text("menu_hint"))
-        xml = render(reply, msg)
+        return render(reply, msg)
+
+    def _claim(self, session: Session, msg: Incoming, xml: str, now: datetime) -> None:
         claim = {"key": msg.dedup_key, "openid": None if msg.event in SYSTEM_EVENTS else msg.openid,
                  "created_at": now, "reply": xml}
         if not insert_ignore(session, ProcessedMessage.__table__, claim, ["key"]):
-            # A retry of a message already answered (it waited on the sender's row lock
-            # until the first run committed): undo this run, answer as the first time.
+            # A retry of a message already answered (on the locked way it waited on the
+            # sender's row lock until the first run committed): undo this run, answer as
+            # the first time.
             raise Duplicate(session.scalar(STORED_REPLY, {"k": msg.dedup_key}) or "")
-        return xml
 
     def _resident(self, session: Session, msg: Incoming,
-                  now: datetime) -> tuple[Resident | None, Conversation | None]:
+                  now: datetime) -> tuple[Resident | None, Step | None]:
         """Load the sender under a row lock (serialises one person's messages), stamping the
         last message or event in the same statement; create the resident on first contact;
         then their conversation."""
@@ -114,8 +181,17 @@ class Pipeline:
             insert_ignore(session, _residents, {"openid": msg.openid, "followed": True,
                                                 "followed_at": now, "created_at": now}, ["openid"])
             resident_id = connection.execute(LOCK[column], values).scalar_one()
-        resident, conversation = session.execute(LOAD, {"rid": resident_id}).one()
-        return resident, conversation
+        row = session.execute(LOAD_BY_ID, {"rid": resident_id}).one()
+        return row[0], _step(row)
+
+
+def _step(row) -> Step | None:
+    return Step(row.flow, row.step, row.data, row.updated_at) if row.flow is not None else None
+
+
+def _pending(session: Session) -> bool:
+    """ORM changes the snapshot would have to write (it writes only the conversation)."""
+    return bool(session.new or session.deleted or any(session.is_modified(o) for o in session.dirty))
 
 
 class Duplicate(Exception):
@@ -124,6 +200,10 @@ class Duplicate(Exception):
     def __init__(self, reply: str):
         super().__init__("duplicate message")
         self.reply = reply
+
+
+class Stale(Exception):
+    """Another message of the same person committed after the snapshot was read."""
 
 
 def render(reply: Reply | None, msg: Incoming) -> str:

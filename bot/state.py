@@ -1,28 +1,49 @@
 """Where a resident is in a conversation: the facade handlers use over the row.
 
 The row lives in the database keyed by resident, so any web worker can continue
-any conversation and a restart loses nothing.
+any conversation and a restart loses nothing. Handlers move a plain value; the
+pipeline writes it back (one upsert or delete) when the message commits, so a
+reply worked out from a snapshot carries its conversation step to the commit.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from models import Conversation
 
+_table = Conversation.__table__
+_DELETE = delete(_table).where(_table.c.resident_id == bindparam("rid"))
+_UPSERT = {}
+for _dialect in (postgresql, sqlite):
+    _insert = _dialect.insert(_table)
+    _UPSERT[_dialect.dialect.name] = _insert.on_conflict_do_update(
+        index_elements=["resident_id"],
+        set_={c: _insert.excluded[c] for c in ("flow", "step", "data", "updated_at")})
+
+
+@dataclass(frozen=True)
+class Step:
+    flow: str
+    step: str
+    data: dict[str, Any]
+    updated_at: datetime
+
 
 class ConversationState:
-    """Read and move one resident's conversation; changes are flushed with the unit of work."""
+    """Read and move one resident's conversation; `save` writes what changed."""
 
-    def __init__(self, session: Session, resident_id: int | None, now: datetime,
-                 idle_timeout: timedelta, row: Conversation | None = None):
+    def __init__(self, resident_id: int | None, now: datetime, idle_timeout: timedelta,
+                 row: Step | None = None):
         """`row` is the resident's conversation, loaded by the caller (None: there is none)."""
-        self._session = session
         self._now = now
         self._row = row
         self._resident_id = resident_id
+        self.changed = False
         self.expired = bool(self._row and now - self._row.updated_at > idle_timeout)
 
     @property
@@ -41,24 +62,19 @@ class ConversationState:
     def data(self) -> dict[str, Any]:
         return dict(self._row.data) if self.active else {}
 
+    def _move(self, row: Step | None) -> None:
+        self._row, self.changed = row, True
+
     def start(self, flow: str, step: str, **data: Any) -> None:
         """Begin `flow` at `step`, replacing any conversation in progress."""
-        if self._row is None:
-            self._row = Conversation(resident_id=self._resident_id, flow=flow, step=step,
-                                     data=data, updated_at=self._now)
-            self._session.add(self._row)
-        else:
-            self._row.flow, self._row.step, self._row.data = flow, step, data
-            self._row.updated_at = self._now
+        self._move(Step(flow, step, data, self._now))
         self.expired = False
 
     def goto(self, step: str, **data: Any) -> None:
         """Move to `step`, merging `data` into what the flow has collected."""
         if self._row is None:
             raise RuntimeError("goto() outside a conversation")
-        self._row.step = step
-        self._row.data = {**self._row.data, **data}
-        self._row.updated_at = self._now
+        self._move(replace(self._row, step=step, data={**self._row.data, **data}, updated_at=self._now))
 
     def update(self, **data: Any) -> None:
         """Keep more data at the current step."""
@@ -67,13 +83,22 @@ class ConversationState:
     def forget(self, *keys: str) -> None:
         """Drop collected values at the current step."""
         if self._row is not None:
-            self._row.data = {k: v for k, v in self._row.data.items() if k not in keys}
-            self._row.updated_at = self._now
+            self._move(replace(self._row, updated_at=self._now,
+                               data={k: v for k, v in self._row.data.items() if k not in keys}))
 
     def clear(self) -> None:
         """End the conversation."""
         if self._row is not None:
-            self._session.delete(self._row)
-            self._session.flush()  # so a new flow may start in the same unit of work
-            self._row = None
+            self._move(None)
         self.expired = False
+
+    def save(self, connection: Connection) -> None:
+        """Write the conversation back if a handler moved it: one statement, or none."""
+        if not self.changed or self._resident_id is None:
+            return
+        if self._row is None:
+            connection.execute(_DELETE, {"rid": self._resident_id})
+        else:
+            connection.execute(_UPSERT[connection.dialect.name], {
+                "resident_id": self._resident_id, "flow": self._row.flow, "step": self._row.step,
+                "data": self._row.data, "updated_at": self._row.updated_at})

@@ -36,6 +36,10 @@ ATTEMPTS = 4
 # FOR UPDATE would: a transfer to B waits for B's row while B's own message waits for ours.
 ROW_LOCK = {"key_share": True}
 HOLDS_LOCK = "holds_write_lock"  # connection info: this connection holds the `WriteLock`
+REFUSING = "refusing_writes"  # connection info: a `WriteGuard` while writes are refused
+# What a read snapshot may send: reads, and the transaction and savepoint statements
+# that wrap them (a use case's savepoint is taken before it knows whether it writes).
+_READS = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -52,11 +56,39 @@ def make_engine(url: str, sqlite_begin: str = "IMMEDIATE", **kwargs) -> Engine:
         database = engine.url.database
         queue = sqlite_begin == "IMMEDIATE" and database and database != ":memory:"
         _configure_sqlite(engine, sqlite_begin, WriteLock.for_database(database) if queue else None)
-        return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)
+    event.listen(engine, "before_cursor_execute", _refuse_writes)
+    return engine
+
+
+class WriteRefused(Exception):
+    """A statement that writes, sent while the connection only reads (`refusing_writes`)."""
+
+
+class WriteGuard:
+    wrote = False
+
+
+@contextmanager
+def refusing_writes(connection) -> Iterator[WriteGuard]:
+    """While the block runs, any statement that would write raises `WriteRefused`; the
+    guard remembers it, even if a handler swallowed the exception."""
+    guard = connection.info[REFUSING] = WriteGuard()
+    try:
+        yield guard
+    finally:
+        connection.info.pop(REFUSING, None)
+
+
+def _refuse_writes(conn, _cursor, statement, _parameters, _context, _executemany):
+    guard = conn.info.get(REFUSING)
+    if guard is not None and not statement.lstrip()[:9].upper().startswith(_READS):
+        guard.wrote = True
+        raise WriteRefused(statement.split(None, 1)[0])
 
 
 def _configure_sqlite(engine: Engine, begin: str, lock: "WriteLock | None") -> None:

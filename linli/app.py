@@ -41,7 +41,10 @@ def create_app(config: Config | None = None, clock: Clock = SYSTEM,
     app.extensions["linli.sessions"] = sessions
     app.extensions["linli.read_sessions"] = read_sessions
     app.extensions["linli.clock"] = clock
-    app.extensions["linli.pipeline"] = Pipeline(config, sessions, build_router(), clock)
+    # SQLite has one writer at a time: messages are answered from a snapshot first.
+    snapshots = make_url(config.database.url).get_backend_name() == "sqlite"
+    app.extensions["linli.pipeline"] = Pipeline(config, sessions, build_router(), clock,
+                                                read_sessions if snapshots else None)
     recognizer(config)  # the word dictionary loads now, not on a resident's first message
     app.extensions["linli.safe_mode"] = safe_mode(config)
     app.extensions["linli.wechat"] = WeChatAPI(config, sessions, clock)

@@ -58,6 +58,9 @@ class Resident(Base):
     handoff_id: Mapped[int | None] = mapped_column(Integer)
     # Messages in a row the bot did not understand (three hand the chat to staff).
     misunderstood: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Bumped by every message or event handled for the person: a reply worked out from a
+    # snapshot commits only if no other message of theirs committed meanwhile.
+    message_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[created]
 
     roles: Mapped[list[ResidentRole]] = relationship(

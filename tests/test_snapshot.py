@@ -1,0 +1,142 @@
+"""SQLite: a known person's message is answered from a read snapshot, then committed in one
+short write; anything else a handler writes, or a race with their own next message, takes
+the locked way. The replies are the same either way (the rest of the suite runs on both)."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import event, insert, select
+
+from bot.inbound import Incoming
+from core.db import REFUSING, WriteRefused, refusing_writes
+from core.texts import text
+from models import Conversation, ProcessedMessage, Resident, utcnow
+
+_ids = itertools.count(880000001)
+
+
+@pytest.fixture
+def pipeline(app):
+    pipeline = app.extensions["linli.pipeline"]
+    if pipeline.snapshot_sessions is None:
+        pytest.skip("PostgreSQL serialises one person's messages by row locks alone")
+    return pipeline
+
+
+@pytest.fixture
+def statements(fast_engine):
+    """(read from the snapshot?, statement) for everything sent during the test."""
+    seen: list[tuple[bool, str]] = []
+
+    def record(conn, _cursor, statement, *_):
+        seen.append((conn.info.get(REFUSING) is not None, " ".join(statement.split())))
+    event.listen(fast_engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(fast_engine, "before_cursor_execute", record)
+
+
+def incoming(openid: str, words: str, msg_id: int | None = None) -> Incoming:
+    return Incoming(kind="text", openid=openid, account="gh_linli_test", create_time=1700000000,
+                    msg_id=str(msg_id or next(_ids)), text=words)
+
+
+def reply_text(xml: str) -> str:
+    return xml.split("<Content><![CDATA[", 1)[1].split("]]>", 1)[0]
+
+
+def seq(chat, openid: str) -> int:
+    return chat.resident(openid).message_seq
+
+
+def test_a_menu_word_is_read_from_the_snapshot_and_written_in_one_short_write(chat, pipeline,
+                                                                              statements):
+    alice = chat.registered("alice")
+    before = seq(chat, alice.openid)
+    statements.clear()
+    assert "请回复数字选择" in alice.say("菜单")
+    reads = [s for snapshot, s in statements if snapshot]
+    writes = [s for snapshot, s in statements if not snapshot and not s.startswith(
+        ("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+    assert any(s.startswith("SELECT") and "FROM residents" in s for s in reads)
+    assert not any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in reads)
+    # under the write lock: the claim with its reply and the person's sequence, nothing read
+    assert [s.split()[0:3] for s in writes] == [["INSERT", "INTO", "processed_messages"],
+                                                ["UPDATE", "residents", "SET"]]
+    assert seq(chat, alice.openid) == before + 1
+
+
+def test_a_conversation_step_is_carried_from_the_snapshot_to_the_commit(chat, pipeline, fast_db):
+    alice = chat.registered("alice")
+    rid = chat.resident(alice.openid).id
+    alice.say("我的信息")
+    fast_db.expire_all()
+    row = fast_db.get(Conversation, rid)
+    assert row is not None and row.flow == "profile"
+    assert alice.say("取消") == text("cancelled")
+    fast_db.expire_all()
+    assert fast_db.get(Conversation, rid) is None
+
+
+def test_a_handler_that_writes_takes_the_locked_way_and_writes_once(chat, pipeline, statements):
+    alice = chat.registered("alice")
+    before = chat.resident(alice.openid)
+    misunderstood, count = before.misunderstood, before.message_seq
+    statements.clear()
+    alice.say("zzzz")
+    after = chat.resident(alice.openid)
+    assert after.misunderstood == misunderstood + 1
+    assert after.message_seq == count + 1
+    # the locked way read the person afresh, under the lock
+    assert any(not snapshot and s.startswith("SELECT") and "FROM residents" in s
+               for snapshot, s in statements)
+
+
+def test_a_message_of_the_same_person_committed_meanwhile_sends_the_reply_the_locked_way(
+        chat, pipeline, monkeypatch, fast_db):
+    """取消 read no conversation; 我的信息 commits one before 取消 does: 取消 runs again,
+    locked, and cancels it (a stale snapshot is never committed)."""
+    alice = chat.registered("alice")
+    commit = pipeline._commit_snapshot
+    cut_in = []
+
+    def racing(session, msg, *args):
+        if msg.text == "取消" and not cut_in:
+            cut_in.append(pipeline.handle(incoming(alice.openid, "我的信息")))
+        return commit(session, msg, *args)
+    monkeypatch.setattr(pipeline, "_commit_snapshot", racing)
+    before = seq(chat, alice.openid)
+    answer = reply_text(pipeline.handle(incoming(alice.openid, "取消")))
+    assert cut_in and answer == text("cancelled")
+    assert seq(chat, alice.openid) == before + 2
+    fast_db.expire_all()
+    assert fast_db.get(Conversation, chat.resident(alice.openid).id) is None
+
+
+def test_a_retry_of_an_answered_message_gets_the_stored_reply_and_counts_once(chat, pipeline,
+                                                                              fast_db):
+    alice = chat.registered("alice")
+    before = seq(chat, alice.openid)
+    msg = incoming(alice.openid, "我的信息", msg_id=880999001)
+    first = pipeline.handle(msg)
+    again = pipeline.handle(msg)
+    assert first == again and "您的信息" in reply_text(first)
+    assert seq(chat, alice.openid) == before + 1
+    claims = fast_db.scalars(select(ProcessedMessage).where(ProcessedMessage.key == msg.dedup_key))
+    assert len(claims.all()) == 1
+
+
+def test_a_refused_write_leaves_nothing_and_is_remembered_even_if_swallowed(fast_db):
+    connection = fast_db.connection()
+    with refusing_writes(connection) as guard:
+        assert fast_db.scalar(select(Resident.id).limit(1)) is not None
+        try:
+            connection.execute(insert(ProcessedMessage).values(key="k-refused", reply=""))
+        except WriteRefused:
+            pass
+    assert guard.wrote
+    assert fast_db.get(ProcessedMessage, "k-refused") is None
+    connection.execute(insert(ProcessedMessage).values(key="k-allowed", reply="",
+                                                       created_at=utcnow()))
+    assert fast_db.get(ProcessedMessage, "k-allowed") is not None
+
