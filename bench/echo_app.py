@@ -8,4 +8,5 @@ app = Flask(__name__)
 @app.post("/wechat")
 def echo() -> Response:
     msg = parse_message(request.get_data())
-    return Response(create_reply(msg.content, msg).render(), mimetype="application/xml")
+    return Response(create_reply(getattr(msg, "content", "") or "欢迎", msg).render(),
+                    mimetype="application/xml")

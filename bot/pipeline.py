@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from wechatpy.replies import TextReply
 
@@ -35,7 +35,14 @@ from bot.router import Router
 from bot.state import ConversationState, Step
 from core.clock import Clock
 from core.config import Config
-from core.db import WriteRefused, insert_ignore, refusing_writes, run_in_transaction
+from core.db import (
+    WriteRefused,
+    core_transaction,
+    insert_ignore,
+    insert_ignore_core,
+    refusing_writes,
+    run_in_transaction,
+)
 from core.texts import text
 from domain.errors import Refused
 from domain.unit import Unit
@@ -119,15 +126,16 @@ class Pipeline:
         finally:
             session.close()
         try:
-            return run_in_transaction(self.sessions, lambda s: self._commit_snapshot(
-                s, msg, resident.id, seen, ctx.conversation, xml, now))
+            with core_transaction(self.sessions) as connection:
+                return self._commit_snapshot(connection, msg, resident.id, seen, ctx.conversation,
+                                             xml, now)
         except Stale:
             return None
 
-    def _commit_snapshot(self, session: Session, msg: Incoming, resident_id: int, seen: int,
+    def _commit_snapshot(self, connection: Connection, msg: Incoming, resident_id: int, seen: int,
                          conversation: ConversationState, xml: str, now: datetime) -> str:
-        self._claim(session, msg, xml, now)
-        connection = session.connection()
+        """Claim, sequence check and conversation step: three Core statements under the lock."""
+        self._claim(connection, msg, xml, now)
         if connection.execute(BUMP_IF_UNCHANGED, {"rid": resident_id, "seen": seen, "stamp": now}).first() is None:
             raise Stale()
         conversation.save(connection)
@@ -139,7 +147,8 @@ class Pipeline:
         ctx = self._context(session, resident, conversation, now)
         xml = self._reply(ctx, msg)
         ctx.conversation.save(session.connection())
-        self._claim(session, msg, xml, now)
+        session.flush()  # the handler's rows go before the claim that commits them
+        self._claim(session.connection(), msg, xml, now)
         return xml
 
     def _context(self, session: Session, resident: Resident | None, conversation: Step | None,
@@ -157,14 +166,14 @@ class Pipeline:
             reply = Reply(refusal.message).then(text("menu_hint"))
         return render(reply, msg)
 
-    def _claim(self, session: Session, msg: Incoming, xml: str, now: datetime) -> None:
+    def _claim(self, connection: Connection, msg: Incoming, xml: str, now: datetime) -> None:
         claim = {"key": msg.dedup_key, "openid": None if msg.event in SYSTEM_EVENTS else msg.openid,
                  "created_at": now, "reply": xml}
-        if not insert_ignore(session, ProcessedMessage.__table__, claim, ["key"]):
+        if not insert_ignore_core(connection, _processed, claim, ["key"]):
             # A retry of a message already answered (on the locked way it waited on the
             # sender's row lock until the first run committed): undo this run, answer as
             # the first time.
-            raise Duplicate(session.scalar(STORED_REPLY, {"k": msg.dedup_key}) or "")
+            raise Duplicate(connection.execute(STORED_REPLY, {"k": msg.dedup_key}).scalar() or "")
 
     def _resident(self, session: Session, msg: Incoming,
                   now: datetime) -> tuple[Resident | None, Step | None]:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import Engine, Table, bindparam, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -187,6 +187,20 @@ def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session],
     raise AssertionError("unreachable")
 
 
+@contextmanager
+def core_transaction(factory: sessionmaker[Session]) -> Iterator[Connection]:
+    """A connection in one transaction on the factory's database, without an ORM session:
+    for a few Core statements on the hot path (a test tier bound to one connection gets a
+    savepoint on it)."""
+    bind = factory.kw["bind"]
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            yield bind
+    else:
+        with bind.begin() as connection:
+            yield connection
+
+
 _INSERT_IGNORE: dict[tuple, object] = {}
 
 
@@ -198,7 +212,14 @@ def insert_ignore(session: Session, table: Table, values: dict, conflict: list[s
     statement is built once per shape, so the webhook's hot path reuses it. `where`
     names the predicate of a partial unique index on `conflict`.
     """
-    name = session.get_bind().dialect.name
+    session.flush()  # rows the ORM holds go first (foreign keys); a no-op when clean
+    return insert_ignore_core(session.connection(), table, values, conflict, where)
+
+
+def insert_ignore_core(connection: Connection, table: Table, values: dict, conflict: list[str],
+                       where: str | None = None) -> bool:
+    """`insert_ignore` on a Core connection."""
+    name = connection.dialect.name
     shape = (name, table.name, tuple(values), tuple(conflict), where)
     stmt = _INSERT_IGNORE.get(shape)
     if stmt is None:
@@ -208,5 +229,4 @@ def insert_ignore(session: Session, table: Table, values: dict, conflict: list[s
                                         index_where=text(where) if where else None)
                 .returning(table.c[conflict[0]]))
         _INSERT_IGNORE[shape] = stmt
-    session.flush()  # rows the ORM holds go first (foreign keys); a no-op when clean
-    return session.connection().execute(stmt, values).first() is not None
+    return connection.execute(stmt, values).first() is not None

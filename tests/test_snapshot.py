@@ -4,10 +4,12 @@ the locked way. The replies are the same either way (the rest of the suite runs 
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, insert, select
 
+from bot import pipeline as pipeline_module
 from bot.inbound import Incoming
 from core.db import REFUSING, WriteRefused, refusing_writes
 from core.texts import text
@@ -97,17 +99,20 @@ def test_a_message_of_the_same_person_committed_meanwhile_sends_the_reply_the_lo
     """取消 read no conversation; 我的信息 commits one before 取消 does: 取消 runs again,
     locked, and cancels it (a stale snapshot is never committed)."""
     alice = chat.registered("alice")
-    commit = pipeline._commit_snapshot
+    commit_in = pipeline_module.core_transaction
     cut_in = []
 
-    def racing(session, msg, *args):
-        if msg.text == "取消" and not cut_in:
+    @contextmanager
+    def racing(sessions):
+        if not cut_in:  # 取消's snapshot is read; 我的信息 commits before 取消's write begins
+            cut_in.append("armed")
             cut_in.append(pipeline.handle(incoming(alice.openid, "我的信息")))
-        return commit(session, msg, *args)
-    monkeypatch.setattr(pipeline, "_commit_snapshot", racing)
+        with commit_in(sessions) as connection:
+            yield connection
+    monkeypatch.setattr(pipeline_module, "core_transaction", racing)
     before = seq(chat, alice.openid)
     answer = reply_text(pipeline.handle(incoming(alice.openid, "取消")))
-    assert cut_in and answer == text("cancelled")
+    assert "您的信息" in reply_text(cut_in[1]) and answer == text("cancelled")
     assert seq(chat, alice.openid) == before + 2
     fast_db.expire_all()
     assert fast_db.get(Conversation, chat.resident(alice.openid).id) is None
