@@ -44,6 +44,7 @@ bench: $(STAMP) wrk
 	$(BIN)/pip install --disable-pip-version-check -q -r bench/requirements.txt
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/webhook.py --words free
+	$(BIN)/python bench/webhook.py --words mix
 	$(BIN)/python bench/understanding.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/reminders.py
