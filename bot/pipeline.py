@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from wechatpy.replies import TextReply
 
@@ -110,6 +111,7 @@ class Pipeline:
         None when the message must take the locked way (see the module docstring)."""
         now = self.clock.now()
         session = self.snapshot_sessions()
+        guard = None
         try:
             with refusing_writes(session.connection()) as guard:
                 row = session.execute(LOAD_BY_SENDER, {"sender": msg.openid}).first()
@@ -121,8 +123,12 @@ class Pipeline:
             if guard.wrote or _pending(session):
                 return None
             seen = resident.message_seq
-        except WriteRefused:
+        except (WriteRefused, DBAPIError):
             return None
+        except Exception:
+            if guard is not None and guard.wrote:
+                return None  # a handler turned the refused write into another error
+            raise
         finally:
             session.close()
         try:

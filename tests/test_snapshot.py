@@ -118,6 +118,24 @@ def test_a_message_of_the_same_person_committed_meanwhile_sends_the_reply_the_lo
     assert fast_db.get(Conversation, chat.resident(alice.openid).id) is None
 
 
+def test_a_refused_write_a_handler_turns_into_another_error_still_gets_the_real_reply(
+        chat, pipeline, monkeypatch):
+    """The resident never sees the busy text because the snapshot could not write."""
+    alice = chat.registered("alice")
+    reply = pipeline._reply
+
+    def clumsy(ctx, msg):
+        connection = ctx.session.connection()
+        if connection.info.get(REFUSING) is not None:
+            try:
+                connection.execute(insert(ProcessedMessage).values(key="k-clumsy", reply=""))
+            except WriteRefused as refused:
+                raise RuntimeError("a handler's own wrapping") from refused
+        return reply(ctx, msg)
+    monkeypatch.setattr(pipeline, "_reply", clumsy)
+    assert "请回复数字选择" in alice.say("菜单")
+
+
 def test_a_retry_of_an_answered_message_gets_the_stored_reply_and_counts_once(chat, pipeline,
                                                                               fast_db):
     alice = chat.registered("alice")
