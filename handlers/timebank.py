@@ -23,7 +23,7 @@ from domain.errors import Refused
 from domain.people import mask_name, person_name
 from domain.timebank import exchange, family
 from domain.timebank.input import parse_duration
-from domain.timebank.ledger import account_of, earned_since, hours, kind_key
+from domain.timebank.ledger import account_of, earned_since, existing_account, hours, kind_key
 from domain.timebank.records import is_volunteer
 from handlers.registration import registered_first
 from models import (
@@ -57,10 +57,10 @@ def my_time(ctx: Context, msg: Incoming) -> Reply:
     """Balance, hours this month and year, the last 5 entries, pending records."""
     if (needs := registered_first(ctx)) is not None:
         return needs
-    account = account_of(ctx.uow, ctx.resident)
+    account = existing_account(ctx.uow, ctx.resident)
     month_start = _month_start(ctx)
     last = ctx.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id == account.id)
-                               .order_by(LedgerEntry.id.desc()).limit(5)).all()
+                               .order_by(LedgerEntry.id.desc()).limit(5)).all() if account else []
     entries = "\n".join(text("tb_entry_line", date=e.created_at.astimezone(ctx.config.tz).strftime("%m-%d"),
                              kind=text(f"tb_kind_{kind_key(e)}"), sign="+" if e.minutes > 0 else "-",
                              hours=hours(abs(e.minutes))) for e in last) or text("tb_no_entries")
@@ -72,14 +72,14 @@ def my_time(ctx: Context, msg: Incoming) -> Reply:
         ServiceRecord.beneficiary_id == ctx.resident.id, ServiceRecord.status == RecordStatus.PENDING,
         ServiceRecord.confirmed_at.is_(None)))
     pending_text += text("tb_asked_line", n=asked) if asked else ""
-    held = ctx.session.scalars(select(Redemption).where(Redemption.account_id == account.id,
-                                                        Redemption.status == RedemptionStatus.HELD)).all()
+    held = ctx.session.scalars(select(Redemption).where(
+        Redemption.account_id == account.id, Redemption.status == RedemptionStatus.HELD)).all() if account else []
     pending_text += text("tb_held_line", items="、".join(f"{r.service_name}（R{r.id}）" for r in held)) if held else ""
     offers = family.waiting_for(ctx.uow, ctx.resident)
     pending_text += text("tb_offers_line", n=len(offers)) if offers else ""
-    return ctx.reply("tb_my_time", balance=hours(account.balance),
-                     month=hours(earned_since(ctx.uow, account, month_start)),
-                     year=hours(earned_since(ctx.uow, account, month_start.replace(month=1))),
+    earned = (lambda since: earned_since(ctx.uow, account, since)) if account else (lambda since: 0)
+    return ctx.reply("tb_my_time", balance=hours(account.balance if account else 0),
+                     month=hours(earned(month_start)), year=hours(earned(month_start.replace(month=1))),
                      entries=entries, pending=pending_text)
 
 

@@ -163,3 +163,15 @@ def test_a_refused_write_leaves_nothing_and_is_remembered_even_if_swallowed(fast
                                                        created_at=utcnow()))
     assert fast_db.get(ProcessedMessage, "k-allowed") is not None
 
+
+
+def test_a_first_look_at_my_hours_creates_no_account_and_needs_no_lock(chat, pipeline, statements,
+                                                                       fast_db):
+    from models import Account
+
+    alice = chat.registered("alice")
+    statements.clear()
+    assert "余额0小时" in alice.say("我的时间")
+    assert not any(not snapshot and s.startswith("SELECT") for snapshot, s in statements)
+    rid = chat.resident(alice.openid).id
+    assert fast_db.scalar(select(Account.id).where(Account.owner_id == rid)) is None

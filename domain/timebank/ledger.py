@@ -54,6 +54,12 @@ def account_of(uow: Unit, resident: Resident) -> Account:
     return _account_row(uow.session, resident.community_id, resident.id, uow.now)
 
 
+def existing_account(uow: Unit, resident: Resident) -> Account | None:
+    """The person's account if they have one: looking at 我的时间 creates nothing."""
+    return uow.session.scalar(select(Account).where(Account.community_id == resident.community_id,
+                                                    Account.owner_id == resident.id))
+
+
 def pool_of(uow: Unit, community_id: int) -> Account:
     return _account_row(uow.session, community_id, None, uow.now)
 
