@@ -152,8 +152,8 @@ class Pipeline:
         resident, conversation = self._resident(session, msg, now)
         ctx = self._context(session, resident, conversation, now)
         xml = self._reply(ctx, msg)
+        session.flush()  # the handler's rows go first, then its step and the claim
         ctx.conversation.save(session.connection())
-        session.flush()  # the handler's rows go before the claim that commits them
         self._claim(session.connection(), msg, xml, now)
         return xml
 

@@ -12,18 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete
-from sqlalchemy.dialects import postgresql, sqlite
 
+from core.db import upsert
 from models import Conversation
 
 _table = Conversation.__table__
 _DELETE = delete(_table).where(_table.c.resident_id == bindparam("rid"))
-_UPSERT = {}
-for _dialect in (postgresql, sqlite):
-    _insert = _dialect.insert(_table)
-    _UPSERT[_dialect.dialect.name] = _insert.on_conflict_do_update(
-        index_elements=["resident_id"],
-        set_={c: _insert.excluded[c] for c in ("flow", "step", "data", "updated_at")})
 
 
 @dataclass(frozen=True)
@@ -99,6 +93,6 @@ class ConversationState:
         if self._row is None:
             connection.execute(_DELETE, {"rid": self._resident_id})
         else:
-            connection.execute(_UPSERT[connection.dialect.name], {
+            upsert(connection, _table, {
                 "resident_id": self._resident_id, "flow": self._row.flow, "step": self._row.step,
-                "data": self._row.data, "updated_at": self._row.updated_at})
+                "data": self._row.data, "updated_at": self._row.updated_at}, ["resident_id"])

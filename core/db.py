@@ -201,15 +201,14 @@ def core_transaction(factory: sessionmaker[Session]) -> Iterator[Connection]:
             yield connection
 
 
-_INSERT_IGNORE: dict[tuple, object] = {}
+_ON_CONFLICT: dict[tuple, object] = {}
 
 
 def insert_ignore(session: Session, table: Table, values: dict, conflict: list[str],
                   where: str | None = None) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted.
 
-    RETURNING tells, where rowcount does not (psycopg reports -1 here). The
-    statement is built once per shape, so the webhook's hot path reuses it. `where`
+    RETURNING tells, where rowcount does not (psycopg reports -1 here). `where`
     names the predicate of a partial unique index on `conflict`.
     """
     session.flush()  # rows the ORM holds go first (foreign keys); a no-op when clean
@@ -219,14 +218,32 @@ def insert_ignore(session: Session, table: Table, values: dict, conflict: list[s
 def insert_ignore_core(connection: Connection, table: Table, values: dict, conflict: list[str],
                        where: str | None = None) -> bool:
     """`insert_ignore` on a Core connection."""
+    stmt = _statement(connection, "ignore", table, values, conflict, where)
+    return connection.execute(stmt, values).first() is not None
+
+
+def upsert(connection: Connection, table: Table, values: dict, conflict: list[str]) -> None:
+    """INSERT … ON CONFLICT (conflict) DO UPDATE the other columns given."""
+    connection.execute(_statement(connection, "update", table, values, conflict, None), values)
+
+
+def _statement(connection: Connection, action: str, table: Table, values: dict,
+               conflict: list[str], where: str | None):
+    """The dialect's INSERT … ON CONFLICT, built once per shape (the webhook's hot path
+    reuses it)."""
     name = connection.dialect.name
-    shape = (name, table.name, tuple(values), tuple(conflict), where)
-    stmt = _INSERT_IGNORE.get(shape)
+    shape = (name, action, table.name, tuple(values), tuple(conflict), where)
+    stmt = _ON_CONFLICT.get(shape)
     if stmt is None:
         dialect = postgresql if name == "postgresql" else sqlite
-        stmt = (dialect.insert(table).values({k: bindparam(k) for k in values})
-                .on_conflict_do_nothing(index_elements=conflict,
-                                        index_where=text(where) if where else None)
-                .returning(table.c[conflict[0]]))
-        _INSERT_IGNORE[shape] = stmt
-    return connection.execute(stmt, values).first() is not None
+        insert = dialect.insert(table).values({k: bindparam(k) for k in values})
+        if action == "update":
+            stmt = insert.on_conflict_do_update(
+                index_elements=conflict,
+                set_={k: insert.excluded[k] for k in values if k not in conflict})
+        else:
+            stmt = (insert.on_conflict_do_nothing(index_elements=conflict,
+                                                  index_where=text(where) if where else None)
+                    .returning(table.c[conflict[0]]))
+        _ON_CONFLICT[shape] = stmt
+    return stmt

@@ -77,9 +77,9 @@ def my_time(ctx: Context, msg: Incoming) -> Reply:
     pending_text += text("tb_held_line", items="、".join(f"{r.service_name}（R{r.id}）" for r in held)) if held else ""
     offers = family.waiting_for(ctx.uow, ctx.resident)
     pending_text += text("tb_offers_line", n=len(offers)) if offers else ""
-    earned = (lambda since: earned_since(ctx.uow, account, since)) if account else (lambda since: 0)
     return ctx.reply("tb_my_time", balance=hours(account.balance if account else 0),
-                     month=hours(earned(month_start)), year=hours(earned(month_start.replace(month=1))),
+                     month=hours(earned_since(ctx.uow, account, month_start)),
+                     year=hours(earned_since(ctx.uow, account, month_start.replace(month=1))),
                      entries=entries, pending=pending_text)
 
 

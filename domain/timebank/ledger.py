@@ -94,7 +94,10 @@ def post(uow: Unit, account_id: int, minutes: int, kind: EntryKind, *, source: s
     return entry
 
 
-def earned_since(uow: Unit, account: Account, since: datetime) -> int:
+def earned_since(uow: Unit, account: Account | None, since: datetime) -> int:
+    """Minutes earned since `since` (0 for a person with no account yet)."""
+    if account is None:
+        return 0
     return uow.session.scalar(select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
         LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.EARN,
         LedgerEntry.created_at >= since)) or 0
