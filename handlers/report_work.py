@@ -21,7 +21,7 @@ from core.texts import TEXTS, text, vocab
 from core.words import as_written, normalise
 from domain.errors import Refused
 from domain.reports import lifecycle, oversight, queries
-from domain.reports.categories import TIER_WORDS
+from domain.reports.categories import TIER_WORDS, name_of
 from domain.reports.routing import assignees, may_work
 from models import Grid, Report, Status, Supervision
 
@@ -87,6 +87,20 @@ def progress(ctx: Context, msg: Incoming, args: str) -> Reply:
     return ctx.reply("work_noted")
 
 
+@router.keyword("我的工单", "工单", "待办", "有什么工单", "我的任务", staff=True)
+def worklist(ctx: Context, msg: Incoming, _args: str) -> Reply:
+    """The open reports assigned to the worker, the one due soonest first."""
+    rows = queries.assigned_open(ctx.session, ctx.resident)
+    if not rows:
+        return ctx.reply("worklist_empty")
+    items = "\n".join(text("worklist_line", code=r.code, category=name_of(ctx.config, r.category),
+                           status=text(f"status_{r.status.value}"),
+                           due=local(ctx.config, r.resolve_due_at, "%m-%d %H:%M")) for r in rows)
+    return ctx.reply("worklist", n=len(rows), items=items)
+
+
+# 完成 alone stays the photo step's "done"; with a code it is 办结, as workers say it.
+@router.keyword("完成", "处理完", "已处理", "搞掂", args=CODE_AND_TEXT, bare=False, staff=True)
 @router.keyword("办结", args=CODE_AND_TEXT, staff=True)
 def resolve(ctx: Context, msg: Incoming, args: str) -> Reply:
     """Marks the report resolved with what was done; asks for result photos."""

@@ -254,6 +254,21 @@ def test_lifecycle_feedback_and_rating(registered, worker, db):
     assert (report.status, report.rating, report.rating_comment) == (Status.CLOSED, 5, "师傅很负责")
 
 
+def test_a_worker_asks_for_their_orders_and_finishes_one_in_their_own_words(registered, worker, db):
+    assert "没有待办的工单" in worker.say("我的工单")
+    first, second = file_report(registered("alice")), file_report(registered("bob"), description="5栋垃圾没人清")
+    orders = worker.say("有什么工单")
+    assert first in orders and second in orders and "前办结" in orders
+    assert orders.index(first) < orders.index(second)  # due soonest first
+    worker.say(f"接单 {first}")
+    assert "结果照片" in worker.say(f"完成 {first} 灯已换好")
+    assert "已办结" in worker.say("好了")
+    assert report_row(db, first).status is Status.RESOLVED
+    assert first not in worker.say("待办") and second in worker.last_reply
+    # 完成 alone is still the photo step's "done", never a 办结 without a code
+    assert "工单" not in (worker.say("完成") or "")
+
+
 def test_not_solved_reopens_and_escalates(registered, worker, db):
     p = registered()
     code = file_report(p)

@@ -104,4 +104,7 @@ TEXTS: dict[str, str] = {
     'agenda_already': '{code} 已经在“{title}”的议程里了。',
     'agenda_report_topic': '{code} 居民反映的{category}问题',
     'event_meeting_cancelled': '“{title}”已取消，社区将继续跟进并另行安排',
+    "worklist": "您负责的工单（{n}条，期限近的在前）：\n{items}\n回复“接单 编号”“进展 编号 情况”“办结 编号 处理情况”。",
+    "worklist_line": "{code} {category} {status}｜{due}前办结",
+    "worklist_empty": "您目前没有待办的工单。有新派单时会通知您。",
 }

@@ -40,6 +40,14 @@ def mine(session: Session, resident: Resident, limit: int = 10):
         .order_by(Report.created_at.desc()).limit(limit)).all()
 
 
+def assigned_open(session: Session, resident: Resident, limit: int = 10):
+    """Open reports assigned to the person, the one due soonest first (a worker's 工单)."""
+    return session.execute(
+        select(Report.code, Report.category, Report.status, Report.resolve_due_at)
+        .where(Report.assignee_id == resident.id, Report.status.in_(OPEN_STATUSES))
+        .order_by(Report.resolve_due_at).limit(limit)).all()
+
+
 def timeline(session: Session, report: Report, limit: int = 6) -> list[ReportEvent]:
     events = session.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id)
                              .order_by(ReportEvent.id.desc()).limit(limit)).all()
