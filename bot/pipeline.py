@@ -39,6 +39,7 @@ from core.config import Config
 from core.db import (
     WriteRefused,
     core_transaction,
+    execute_fast,
     insert_ignore,
     insert_ignore_core,
     refusing_writes,
@@ -142,7 +143,7 @@ class Pipeline:
                          conversation: ConversationState, xml: str, now: datetime) -> str:
         """Claim, sequence check and conversation step: three Core statements under the lock."""
         self._claim(connection, msg, xml, now)
-        if connection.execute(BUMP_IF_UNCHANGED, {"rid": resident_id, "seen": seen, "stamp": now}).first() is None:
+        if not execute_fast(connection, BUMP_IF_UNCHANGED, {"rid": resident_id, "seen": seen, "stamp": now}):
             raise Stale()
         conversation.save(connection)
         return xml
@@ -189,14 +190,14 @@ class Pipeline:
         column = "last_message_at" if not msg.is_event else (
             "last_event_at" if msg.event in WINDOW_EVENTS else None)
         connection, values = session.connection(), {"sender": msg.openid, "stamp": now}
-        resident_id = connection.execute(LOCK[column], values).scalar()
-        if resident_id is None:
+        locked = execute_fast(connection, LOCK[column], values)
+        if not locked:
             if msg.event in SYSTEM_EVENTS:
                 return None, None
             insert_ignore(session, _residents, {"openid": msg.openid, "followed": True,
                                                 "followed_at": now, "created_at": now}, ["openid"])
-            resident_id = connection.execute(LOCK[column], values).scalar_one()
-        row = session.execute(LOAD_BY_ID, {"rid": resident_id}).one()
+            locked = execute_fast(connection, LOCK[column], values)
+        row = session.execute(LOAD_BY_ID, {"rid": locked[0][0]}).one()
         return row[0], _step(row)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete
 
-from core.db import upsert
+from core.db import execute_fast, upsert
 from models import Conversation
 
 _table = Conversation.__table__
@@ -91,7 +91,7 @@ class ConversationState:
         if not self.changed or self._resident_id is None:
             return
         if self._row is None:
-            connection.execute(_DELETE, {"rid": self._resident_id})
+            execute_fast(connection, _DELETE, {"rid": self._resident_id})
         else:
             upsert(connection, _table, {
                 "resident_id": self._resident_id, "flow": self._row.flow, "step": self._row.step,

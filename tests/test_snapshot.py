@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from bot import pipeline as pipeline_module
 from bot.inbound import Incoming
-from core.db import REFUSING, WriteRefused, refusing_writes
+from bot.state import _DELETE
+from core.db import REFUSING, WriteRefused, execute_fast, insert_ignore_core, refusing_writes, upsert
 from core.texts import text
 from models import Conversation, ProcessedMessage, Resident, utcnow
 
@@ -27,15 +29,18 @@ def pipeline(app):
 
 
 @pytest.fixture
-def statements(fast_engine):
-    """(read from the snapshot?, statement) for everything sent during the test."""
+def statements(app):
+    """(read from the snapshot?, statement) for everything SQLite ran during the test, as
+    its own trace reports it (some statements go straight to the driver, past SQLAlchemy)."""
     seen: list[tuple[bool, str]] = []
+    connection = app.extensions["linli.test_sessions"].kw["bind"]
+    driver = connection.connection.driver_connection
 
-    def record(conn, _cursor, statement, *_):
-        seen.append((conn.info.get(REFUSING) is not None, " ".join(statement.split())))
-    event.listen(fast_engine, "before_cursor_execute", record)
+    def record(statement):
+        seen.append((connection.info.get(REFUSING) is not None, " ".join(statement.split())))
+    driver.set_trace_callback(record)
     yield seen
-    event.remove(fast_engine, "before_cursor_execute", record)
+    driver.set_trace_callback(None)
 
 
 def incoming(openid: str, words: str, msg_id: int | None = None) -> Incoming:
@@ -163,6 +168,33 @@ def test_a_refused_write_leaves_nothing_and_is_remembered_even_if_swallowed(fast
                                                        created_at=utcnow()))
     assert fast_db.get(ProcessedMessage, "k-allowed") is not None
 
+
+def test_a_write_sent_straight_to_the_driver_is_refused_in_a_snapshot_too(chat, fast_db):
+    rid = chat.resident(chat.registered("alice").openid).id
+    connection = fast_db.connection()
+    with refusing_writes(connection) as guard:
+        with pytest.raises(WriteRefused):
+            execute_fast(connection, _DELETE, {"rid": rid})
+        assert execute_fast(connection, select(Resident.id).where(Resident.id == rid)) == [(rid,)]
+    assert guard.wrote
+
+
+def test_the_driver_way_stores_values_as_sqlalchemy_reads_them(chat, fast_db):
+    """Dates and JSON pass SQLAlchemy's own type conversion, so the ORM reads back what
+    was written; a statement whose column defaults SQLAlchemy computes takes its way."""
+    rid = chat.resident(chat.registered("alice").openid).id
+    when = datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=timezone.utc)
+    data = {"地址": "3栋2单元", "photos": ["m1", "m2"], "n": 2, "nested": {"ok": True}}
+    upsert(fast_db.connection(), Conversation.__table__, {
+        "resident_id": rid, "flow": "report", "step": "photo", "data": data, "updated_at": when},
+        ["resident_id"])
+    fast_db.expire_all()
+    row = fast_db.get(Conversation, rid)
+    assert (row.flow, row.step, row.data, row.updated_at) == ("report", "photo", data, when)
+    # residents.misunderstood has a Python default: inserted all the same
+    assert insert_ignore_core(fast_db.connection(), Resident.__table__, {
+        "openid": "o-defaults", "followed": True, "created_at": when}, ["openid"])
+    assert chat.resident("o-defaults").misunderstood == 0
 
 
 def test_a_first_look_at_my_hours_creates_no_account_and_needs_no_lock(chat, pipeline, statements,
