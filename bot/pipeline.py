@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -37,7 +37,6 @@ from bot.state import ConversationState, Step
 from core.clock import Clock
 from core.config import Config
 from core.db import (
-    WriteRefused,
     core_transaction,
     execute_fast,
     insert_ignore,
@@ -89,6 +88,10 @@ class Pipeline:
     clock: Clock
     # Sessions that do not take SQLite's write lock; None: every message takes the lock.
     snapshot_sessions: sessionmaker[Session] | None = None
+    # Conversation steps (flow, step) whose last message wrote: the next message there takes
+    # the locked way at once, instead of running its handler twice (refused in a snapshot,
+    # then locked). A locked run there that writes nothing lets the snapshot be tried again.
+    writing_steps: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def idle_timeout(self) -> timedelta:
@@ -112,23 +115,29 @@ class Pipeline:
         None when the message must take the locked way (see the module docstring)."""
         now = self.clock.now()
         session = self.snapshot_sessions()
-        guard = None
+        guard = place = None
         try:
             with refusing_writes(session.connection()) as guard:
                 row = session.execute(LOAD_BY_SENDER, {"sender": msg.openid}).first()
                 if row is None:
                     return None
                 resident, conversation = row[0], _step(row)
+                place = _place(conversation)
+                if place in self.writing_steps:
+                    return None
                 ctx = self._context(session, resident, conversation, now)
                 xml = self._reply(ctx, msg)
             if guard.wrote or _pending(session):
+                self._wrote(place, True)
                 return None
             seen = resident.message_seq
-        except (WriteRefused, DBAPIError):
+        except DBAPIError:
             return None
         except Exception:
             if guard is not None and guard.wrote:
-                return None  # a handler turned the refused write into another error
+                # refused (perhaps turned by the handler into another error)
+                self._wrote(place, True)
+                return None
             raise
         finally:
             session.close()
@@ -152,7 +161,12 @@ class Pipeline:
         now = self.clock.now()
         resident, conversation = self._resident(session, msg, now)
         ctx = self._context(session, resident, conversation, now)
-        xml = self._reply(ctx, msg)
+        if self.snapshot_sessions is None:
+            xml = self._reply(ctx, msg)
+        else:
+            with refusing_writes(session.connection(), refuse=False) as guard:
+                xml = self._reply(ctx, msg)
+            self._wrote(_place(conversation), guard.wrote or _pending(session))
         session.flush()  # the handler's rows go first, then its step and the claim
         ctx.conversation.save(session.connection())
         self._claim(session.connection(), msg, xml, now)
@@ -199,6 +213,17 @@ class Pipeline:
             locked = execute_fast(connection, LOCK[column], values)
         row = session.execute(LOAD_BY_ID, {"rid": locked[0][0]}).one()
         return row[0], _step(row)
+
+
+    def _wrote(self, place: tuple[str, str] | None, wrote: bool) -> None:
+        if place is not None:
+            (self.writing_steps.add if wrote else self.writing_steps.discard)(place)
+
+
+def _place(conversation: Step | None) -> tuple[str, str] | None:
+    """Where in a conversation the message comes (None outside one: there the words
+    decide, and most read)."""
+    return (conversation.flow, conversation.step) if conversation is not None else None
 
 
 def _step(row) -> Step | None:

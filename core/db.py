@@ -36,7 +36,7 @@ ATTEMPTS = 4
 # FOR UPDATE would: a transfer to B waits for B's row while B's own message waits for ours.
 ROW_LOCK = {"key_share": True}
 HOLDS_LOCK = "holds_write_lock"  # connection info: this connection holds the `WriteLock`
-REFUSING = "refusing_writes"  # connection info: a `WriteGuard` while writes are refused
+WATCH = "write_guard"  # connection info: the `WriteGuard` watching (or refusing) writes
 # What a read snapshot may send: reads, and the transaction and savepoint statements
 # that wrap them (a use case's savepoint is taken before it knows whether it writes).
 _READS = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
@@ -70,25 +70,28 @@ class WriteRefused(Exception):
 
 
 class WriteGuard:
-    wrote = False
+    def __init__(self, refuse: bool):
+        self.refuse, self.wrote = refuse, False
 
 
 @contextmanager
-def refusing_writes(connection) -> Iterator[WriteGuard]:
+def refusing_writes(connection, refuse: bool = True) -> Iterator[WriteGuard]:
     """While the block runs, any statement that would write raises `WriteRefused`; the
-    guard remembers it, even if a handler swallowed the exception."""
-    guard = connection.info[REFUSING] = WriteGuard()
+    guard remembers it, even if a handler swallowed the exception. `refuse=False` only
+    notes whether anything was written."""
+    guard = connection.info[WATCH] = WriteGuard(refuse)
     try:
         yield guard
     finally:
-        connection.info.pop(REFUSING, None)
+        connection.info.pop(WATCH, None)
 
 
 def _refuse_writes(conn, _cursor, statement, _parameters, _context, _executemany):
-    guard = conn.info.get(REFUSING)
+    guard = conn.info.get(WATCH)
     if guard is not None and not statement.lstrip()[:9].upper().startswith(_READS):
         guard.wrote = True
-        raise WriteRefused(statement.split(None, 1)[0])
+        if guard.refuse:
+            raise WriteRefused(statement.split(None, 1)[0])
 
 
 def _configure_sqlite(engine: Engine, begin: str, lock: "WriteLock | None") -> None:

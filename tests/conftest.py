@@ -191,6 +191,7 @@ def app(fast_app, fast_engine, config, clock):
                                 "linli.clock": clock})
     pipeline = fast_app.extensions["linli.pipeline"]
     pipeline.sessions, pipeline.clock = sessions, clock
+    pipeline.writing_steps.clear()
     if pipeline.snapshot_sessions is not None:
         pipeline.snapshot_sessions = sessions
     fast_app.extensions["linli.test_sessions"] = sessions

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from bot import pipeline as pipeline_module
 from bot.inbound import Incoming
 from bot.state import _DELETE
-from core.db import REFUSING, WriteRefused, execute_fast, insert_ignore_core, refusing_writes, upsert
+from core.db import WATCH, WriteRefused, execute_fast, insert_ignore_core, refusing_writes, upsert
 from core.texts import text
 from models import Conversation, ProcessedMessage, Resident, utcnow
 
@@ -37,7 +37,8 @@ def statements(app):
     driver = connection.connection.driver_connection
 
     def record(statement):
-        seen.append((connection.info.get(REFUSING) is not None, " ".join(statement.split())))
+        guard = connection.info.get(WATCH)
+        seen.append((guard is not None and guard.refuse, " ".join(statement.split())))
     driver.set_trace_callback(record)
     yield seen
     driver.set_trace_callback(None)
@@ -99,6 +100,33 @@ def test_a_handler_that_writes_takes_the_locked_way_and_writes_once(chat, pipeli
                for snapshot, s in statements)
 
 
+def test_a_step_that_wrote_goes_the_locked_way_at_once_until_it_writes_nothing(chat, pipeline,
+                                                                              monkeypatch):
+    """A name typed in the profile is a write: the first one is refused in the snapshot and
+    run again locked (the handler runs twice); the next name typed there is run locked at
+    once (once). 取消 there writes nothing, so the snapshot is tried again after it."""
+    alice = chat.registered("alice")
+    runs, reply = [], pipeline._reply
+    monkeypatch.setattr(pipeline, "_reply", lambda ctx, msg: runs.append(msg.text) or reply(ctx, msg))
+
+    def handler_runs(words: str) -> int:
+        runs.clear()
+        alice.say(words)
+        return len(runs)
+
+    alice.say("我的信息")
+    alice.say("2")
+    assert handler_runs("阿丽") == 2
+    alice.say("2")
+    assert handler_runs("丽姐") == 1 and chat.resident(alice.openid).name == "丽姐"
+    alice.say("2")
+    assert alice.say("取消") == text("cancelled")
+    alice.say("我的信息")
+    alice.say("2")
+    assert handler_runs("阿丽") == 2 and chat.resident(alice.openid).name == "阿丽"
+    assert handler_runs("菜单") == 1  # a reader outside a conversation: the snapshot, once
+
+
 def test_a_message_of_the_same_person_committed_meanwhile_sends_the_reply_the_locked_way(
         chat, pipeline, monkeypatch, fast_db):
     """取消 read no conversation; 我的信息 commits one before 取消 does: 取消 runs again,
@@ -131,7 +159,7 @@ def test_a_refused_write_a_handler_turns_into_another_error_still_gets_the_real_
 
     def clumsy(ctx, msg):
         connection = ctx.session.connection()
-        if connection.info.get(REFUSING) is not None:
+        if getattr(connection.info.get(WATCH), "refuse", False):
             try:
                 connection.execute(insert(ProcessedMessage).values(key="k-clumsy", reply=""))
             except WriteRefused as refused:
