@@ -41,8 +41,8 @@ from core.db import (
     execute_fast,
     insert_ignore,
     insert_ignore_core,
-    refusing_writes,
     run_in_transaction,
+    write_guard,
 )
 from core.texts import text
 from domain.errors import Refused
@@ -117,7 +117,7 @@ class Pipeline:
         session = self.snapshot_sessions()
         guard = place = None
         try:
-            with refusing_writes(session.connection()) as guard:
+            with write_guard(session.connection(), refuse=True) as guard:
                 row = session.execute(LOAD_BY_SENDER, {"sender": msg.openid}).first()
                 if row is None:
                     return None
@@ -161,12 +161,9 @@ class Pipeline:
         now = self.clock.now()
         resident, conversation = self._resident(session, msg, now)
         ctx = self._context(session, resident, conversation, now)
-        if self.snapshot_sessions is None:
+        with write_guard(session.connection(), refuse=False) as guard:
             xml = self._reply(ctx, msg)
-        else:
-            with refusing_writes(session.connection(), refuse=False) as guard:
-                xml = self._reply(ctx, msg)
-            self._wrote(_place(conversation), guard.wrote or _pending(session))
+        self._wrote(_place(conversation), guard.wrote or _pending(session))
         session.flush()  # the handler's rows go first, then its step and the claim
         ctx.conversation.save(session.connection())
         self._claim(session.connection(), msg, xml, now)

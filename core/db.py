@@ -66,7 +66,7 @@ def make_engine(url: str, sqlite_begin: str = "IMMEDIATE", **kwargs) -> Engine:
 
 
 class WriteRefused(Exception):
-    """A statement that writes, sent while the connection only reads (`refusing_writes`)."""
+    """A statement that writes, sent while the connection only reads (`write_guard`)."""
 
 
 class WriteGuard:
@@ -75,10 +75,10 @@ class WriteGuard:
 
 
 @contextmanager
-def refusing_writes(connection, refuse: bool = True) -> Iterator[WriteGuard]:
-    """While the block runs, any statement that would write raises `WriteRefused`; the
-    guard remembers it, even if a handler swallowed the exception. `refuse=False` only
-    notes whether anything was written."""
+def write_guard(connection, *, refuse: bool) -> Iterator[WriteGuard]:
+    """While the block runs, the guard notes whether any statement wrote; with `refuse`,
+    such a statement raises `WriteRefused`, and the guard remembers it even if a handler
+    swallowed the exception."""
     guard = connection.info[WATCH] = WriteGuard(refuse)
     try:
         yield guard

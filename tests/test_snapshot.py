@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from bot import pipeline as pipeline_module
 from bot.inbound import Incoming
 from bot.state import _DELETE
-from core.db import WATCH, WriteRefused, execute_fast, insert_ignore_core, refusing_writes, upsert
+from core.db import WATCH, WriteRefused, execute_fast, insert_ignore_core, upsert, write_guard
 from core.texts import text
 from models import Conversation, ProcessedMessage, Resident, utcnow
 
@@ -184,7 +184,7 @@ def test_a_retry_of_an_answered_message_gets_the_stored_reply_and_counts_once(ch
 
 def test_a_refused_write_leaves_nothing_and_is_remembered_even_if_swallowed(fast_db):
     connection = fast_db.connection()
-    with refusing_writes(connection) as guard:
+    with write_guard(connection, refuse=True) as guard:
         assert fast_db.scalar(select(Resident.id).limit(1)) is not None
         try:
             connection.execute(insert(ProcessedMessage).values(key="k-refused", reply=""))
@@ -200,7 +200,7 @@ def test_a_refused_write_leaves_nothing_and_is_remembered_even_if_swallowed(fast
 def test_a_write_sent_straight_to_the_driver_is_refused_in_a_snapshot_too(chat, fast_db):
     rid = chat.resident(chat.registered("alice").openid).id
     connection = fast_db.connection()
-    with refusing_writes(connection) as guard:
+    with write_guard(connection, refuse=True) as guard:
         with pytest.raises(WriteRefused):
             execute_fast(connection, _DELETE, {"rid": rid})
         assert execute_fast(connection, select(Resident.id).where(Resident.id == rid)) == [(rid,)]
