@@ -25,9 +25,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Executable, bindparam, exists, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from wechatpy.replies import TextReply
 
 from bot.context import Context, Reply
@@ -47,7 +49,7 @@ from core.db import (
 from core.texts import text
 from domain.errors import Refused
 from domain.unit import Unit
-from models import Conversation, ProcessedMessage, Resident
+from models import Community, Conversation, ProcessedMessage, Resident, ResidentRole
 
 log = logging.getLogger(__name__)
 # Events that do not come from a person talking to us: never create a resident.
@@ -63,19 +65,65 @@ WINDOW_EVENTS = {"subscribe", "scan", "click"}
 _residents, _processed = Resident.__table__, ProcessedMessage.__table__
 _by_sender = update(_residents).where(_residents.c.openid == bindparam("sender"))
 _bumped = {"message_seq": _residents.c.message_seq + 1}
-LOCK = {None: _by_sender.values(_bumped).returning(_residents.c.id)}
-LOCK.update({column: _by_sender.values({**_bumped, column: bindparam("stamp")})
-             .returning(_residents.c.id) for column in ("last_message_at", "last_event_at")})
+_STAMP = {None: _by_sender.values(_bumped)}
+_STAMP.update({column: _by_sender.values({**_bumped, column: bindparam("stamp")})
+               for column in ("last_message_at", "last_event_at")})
+LOCK = {column: stamp.returning(_residents.c.id) for column, stamp in _STAMP.items()}
 # The snapshot's reply commits only while the person's sequence is what it read.
 BUMP_IF_UNCHANGED = (update(_residents)
                      .where(_residents.c.id == bindparam("rid"), _residents.c.message_seq == bindparam("seen"))
                      .values({**_bumped, "last_message_at": bindparam("stamp")}).returning(_residents.c.id))
 _conv = Conversation.__table__.c
-LOAD = (select(Resident, _conv.flow, _conv.step, _conv.data, _conv.updated_at)
-        .outerjoin(Conversation, _conv.resident_id == Resident.id))
+_roles = ResidentRole.__table__
+
+
+def _with_person(person, person_id, community_id):
+    """The person with what most replies need, in the same statement: their conversation,
+    their community (into the session, where `session.get` finds it) and whether they hold
+    any role (most hold none, and then their roles are not queried)."""
+    return (select(person, Community, _conv.flow, _conv.step, _conv.data, _conv.updated_at,
+                   exists().where(_roles.c.resident_id == person_id).label("has_roles"))
+            .outerjoin(Conversation, _conv.resident_id == person_id)
+            .outerjoin(Community, Community.id == community_id))
+
+
+LOAD = _with_person(Resident, Resident.id, Resident.community_id)
 LOAD_BY_ID, LOAD_BY_SENDER = (LOAD.where(Resident.id == bindparam("rid")),
                               LOAD.where(Resident.openid == bindparam("sender")))
 STORED_REPLY = select(_processed.c.reply).where(_processed.c.key == bindparam("k"))
+
+
+def _lock_and_load(stamp):
+    """PostgreSQL: the row lock and the load in one statement (one round trip fewer). The
+    conversation joined there comes from the snapshot the statement began with; `moved`
+    is above 1 when another transaction bumped the person's sequence after that snapshot,
+    while this one waited for the lock: then the conversation is read again."""
+    locked = stamp.returning(*_residents.c).cte("locked")
+    person, before = aliased(Resident, locked), _residents.alias("before")
+    return (_with_person(person, locked.c.id, locked.c.community_id)
+            .add_columns((locked.c.message_seq - before.c.message_seq).label("moved"))
+            .join(before, before.c.id == locked.c.id))
+
+
+LOCK_AND_LOAD = {column: _lock_and_load(stamp) for column, stamp in _STAMP.items()}
+# PostgreSQL: the claim of a message that changed nothing but the bookkeeping (a menu word,
+# a question answered from the records) lets its commit skip waiting for the WAL flush;
+# see Durability in the README for what a crash can lose.
+_CLAIM = (pg_insert(_processed).values({c: bindparam(c) for c in ("key", "openid", "created_at", "reply")})
+          .on_conflict_do_nothing(index_elements=["key"]))
+CLAIM = {False: _CLAIM.returning(_processed.c.key),
+         True: _CLAIM.returning(_processed.c.key,
+                                literal_column("set_config('synchronous_commit', 'off', true)"))}
+_WITH_STEP: dict[tuple[bool, int], tuple] = {}
+
+
+def claim_with_step(quiet: bool, step) -> Executable:
+    """PostgreSQL: the claim with the conversation step written in the same statement (one
+    round trip); a duplicate's rollback undoes both."""
+    key = (quiet, id(step))
+    if key not in _WITH_STEP:  # keeps `step` alive, so its id is not reused
+        _WITH_STEP[key] = (CLAIM[quiet].add_cte(step.cte("step")), step)
+    return _WITH_STEP[key][0]
 
 
 @dataclass
@@ -121,7 +169,7 @@ class Pipeline:
                 row = session.execute(LOAD_BY_SENDER, {"sender": msg.openid}).first()
                 if row is None:
                     return None
-                resident, conversation = row[0], _step(row)
+                resident, conversation = _person(row), _step(row)
                 place = _place(conversation)
                 if place in self.writing_steps:
                     return None
@@ -159,14 +207,20 @@ class Pipeline:
 
     def _locked(self, session: Session, msg: Incoming) -> str:
         now = self.clock.now()
-        resident, conversation = self._resident(session, msg, now)
+        resident, conversation, created = self._resident(session, msg, now)
         ctx = self._context(session, resident, conversation, now)
         with write_guard(session.connection(), refuse=False) as guard:
             xml = self._reply(ctx, msg)
-        self._wrote(_place(conversation), guard.wrote or _pending(session))
+        wrote = guard.wrote or _pending(session)
+        self._wrote(_place(conversation), wrote)
         session.flush()  # the handler's rows go first, then its step and the claim
-        ctx.conversation.save(session.connection())
-        self._claim(session.connection(), msg, xml, now)
+        connection = session.connection()
+        quiet = not (created or wrote or ctx.conversation.changed)
+        if connection.dialect.name == "postgresql":
+            self._claim(connection, msg, xml, now, quiet, ctx.conversation.pending(connection))
+        else:
+            ctx.conversation.save(connection)
+            self._claim(connection, msg, xml, now)
         return xml
 
     def _context(self, session: Session, resident: Resident | None, conversation: Step | None,
@@ -184,33 +238,48 @@ class Pipeline:
             reply = Reply(refusal.message).then(text("menu_hint"))
         return render(reply, msg)
 
-    def _claim(self, connection: Connection, msg: Incoming, xml: str, now: datetime) -> None:
+    def _claim(self, connection: Connection, msg: Incoming, xml: str, now: datetime,
+               quiet: bool = False, step: tuple[Executable, dict] | None = None) -> None:
+        """Insert the claim with its reply. On PostgreSQL it carries the conversation step
+        (`step`), and a `quiet` message's commit does not wait for the WAL flush."""
         claim = {"key": msg.dedup_key, "openid": None if msg.event in SYSTEM_EVENTS else msg.openid,
                  "created_at": now, "reply": xml}
-        if not insert_ignore_core(connection, _processed, claim, ["key"]):
+        if connection.dialect.name != "postgresql":
+            inserted = insert_ignore_core(connection, _processed, claim, ["key"])
+        elif step is None:
+            inserted = bool(execute_fast(connection, CLAIM[quiet], claim))
+        else:
+            inserted = bool(execute_fast(connection, claim_with_step(quiet, step[0]), {**claim, **step[1]}))
+        if not inserted:
             # A retry of a message already answered (on the locked way it waited on the
             # sender's row lock until the first run committed): undo this run, answer as
             # the first time.
             raise Duplicate(connection.execute(STORED_REPLY, {"k": msg.dedup_key}).scalar() or "")
 
     def _resident(self, session: Session, msg: Incoming,
-                  now: datetime) -> tuple[Resident | None, Step | None]:
+                  now: datetime) -> tuple[Resident | None, Step | None, bool]:
         """Load the sender under a row lock (serialises one person's messages), stamping the
-        last message or event in the same statement; create the resident on first contact;
-        then their conversation."""
+        last message or event in the same statement; create the resident on first contact
+        (the flag says so); then their conversation."""
         column = "last_message_at" if not msg.is_event else (
             "last_event_at" if msg.event in WINDOW_EVENTS else None)
-        connection, values = session.connection(), {"sender": msg.openid, "stamp": now}
-        locked = execute_fast(connection, LOCK[column], values)
-        if not locked:
-            if msg.event in SYSTEM_EVENTS:
-                return None, None
+        values, created = {"sender": msg.openid, "stamp": now}, False
+        row = self._lock(session, column, values)
+        if row is None and msg.event not in SYSTEM_EVENTS:
             insert_ignore(session, _residents, {"openid": msg.openid, "followed": True,
                                                 "followed_at": now, "created_at": now}, ["openid"])
-            locked = execute_fast(connection, LOCK[column], values)
-        row = session.execute(LOAD_BY_ID, {"rid": locked[0][0]}).one()
-        return row[0], _step(row)
+            row, created = self._lock(session, column, values), True
+        return (_person(row), _step(row), created) if row is not None else (None, None, False)
 
+    def _lock(self, session: Session, column: str | None, values: dict):
+        """The sender's row, locked and stamped, with their conversation; None if unknown."""
+        if session.connection().dialect.name == "postgresql":
+            row = session.execute(LOCK_AND_LOAD[column], values).first()
+            if row is None or row.moved == 1:
+                return row
+            return session.execute(LOAD_BY_ID, {"rid": row[0].id}).one()
+        locked = execute_fast(session.connection(), LOCK[column], values)
+        return session.execute(LOAD_BY_ID, {"rid": locked[0][0]}).one() if locked else None
 
     def _wrote(self, place: tuple[str, str] | None, wrote: bool) -> None:
         if place is not None:
@@ -221,6 +290,14 @@ def _place(conversation: Step | None) -> tuple[str, str] | None:
     """Where in a conversation the message comes (None outside one: there the words
     decide, and most read)."""
     return (conversation.flow, conversation.step) if conversation is not None else None
+
+
+def _person(row) -> Resident:
+    resident = row[0]
+    set_committed_value(resident, "community", row[1])
+    if not row.has_roles:
+        set_committed_value(resident, "roles", [])
+    return resident
 
 
 def _step(row) -> Step | None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete
+from sqlalchemy import Connection, Executable, bindparam, delete
 
-from core.db import execute_fast, upsert
+from core.db import execute_fast, upsert_statement
 from models import Conversation
 
 _table = Conversation.__table__
@@ -86,13 +86,17 @@ class ConversationState:
             self._move(None)
         self.expired = False
 
+    def pending(self, connection: Connection) -> tuple[Executable, dict] | None:
+        """The statement that writes the conversation back if a handler moved it, or None."""
+        if not self.changed or self._resident_id is None:
+            return None
+        if self._row is None:
+            return _DELETE, {"rid": self._resident_id}
+        values = {"resident_id": self._resident_id, "flow": self._row.flow, "step": self._row.step,
+                  "data": self._row.data, "updated_at": self._row.updated_at}
+        return upsert_statement(connection, _table, values, ["resident_id"]), values
+
     def save(self, connection: Connection) -> None:
         """Write the conversation back if a handler moved it: one statement, or none."""
-        if not self.changed or self._resident_id is None:
-            return
-        if self._row is None:
-            execute_fast(connection, _DELETE, {"rid": self._resident_id})
-        else:
-            upsert(connection, _table, {
-                "resident_id": self._resident_id, "flow": self._row.flow, "step": self._row.step,
-                "data": self._row.data, "updated_at": self._row.updated_at}, ["resident_id"])
+        if (pending := self.pending(connection)) is not None:
+            execute_fast(connection, *pending)

@@ -30,6 +30,7 @@ _PUNCTUATION = re.compile(r"[\s,，。.!！?？、:：;；~～…\-—·'\"“�
 _WORD_ONLY = {"早", "好", "喂", "嗨", "hi", "ok", "叫", "火", "烟", "冒", "陡"}
 _REPORT_CODE = re.compile(r"bs\d{6,10}")  # "BS000123 怎么样了": about that report
 _STARS = re.compile(r"^([0-9一二两三四五])(分|星|颗星|个星|粒星)")
+_DIALECT_LONGEST_FIRST = sorted(vocab.DIALECT.items(), key=lambda kv: -len(kv[0]))
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def clean(text: str) -> str:
     words = normalise(text or "").lower()
     for heard, meant in vocab.MISHEARD.items():
         words = words.replace(heard, meant)
-    for said, meant in sorted(vocab.DIALECT.items(), key=lambda kv: -len(kv[0])):
+    for said, meant in _DIALECT_LONGEST_FIRST:
         words = words.replace(said, meant)
     clauses = [clause for clause in _PUNCTUATION.split(words) if clause]
     for edge in vocab.EDGE_FILLERS:
@@ -66,14 +67,13 @@ class Recognizer:
         words = clean(text)
         if not words:
             return []
-        tokens = set(self.tokenizer.lcut(words))
+        has = _Words(words, self.tokenizer).has
         scores: dict[str, float] = {}
         for intent, phrases in vocab.INTENTS.items():
-            scores[intent] = sum(weight for phrase, weight in phrases.items()
-                                 if _has(phrase, words, tokens))
+            scores[intent] = sum(weight for phrase, weight in phrases.items() if has(phrase))
         if _REPORT_CODE.search(words):
             scores["my_reports"] += 6
-        problem = sum(weight for phrase, weight in vocab.PROBLEM.items() if _has(phrase, words, tokens))
+        problem = sum(weight for phrase, weight in vocab.PROBLEM.items() if has(phrase))
         things = sum(2 for keyword in self.problem_words if keyword in words)
         # A problem is a report when something is wrong with something, or clearly wrong.
         scores["report"] = problem + things if problem else 0
@@ -100,8 +100,21 @@ class Recognizer:
         return None
 
 
-def _has(phrase: str, words: str, tokens: set[str]) -> bool:
-    return phrase in tokens if phrase in _WORD_ONLY else phrase in words
+class _Words:
+    """Whether a phrase is in the cleaned words; a word-only phrase must stand as a token.
+    jieba runs only when such a phrase occurs at all (most messages never need it)."""
+
+    def __init__(self, words: str, tokenizer: jieba.Tokenizer):
+        self.words, self.tokenizer, self.tokens = words, tokenizer, None
+
+    def has(self, phrase: str) -> bool:
+        if phrase not in self.words:
+            return False
+        if phrase not in _WORD_ONLY:
+            return True
+        if self.tokens is None:
+            self.tokens = set(self.tokenizer.lcut(self.words))
+        return phrase in self.tokens
 
 
 @lru_cache(maxsize=4)

@@ -168,17 +168,22 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def retryable(exc: BaseException) -> bool:
-    """A deadlock or serialization failure: the same work may succeed when run again."""
+    """A deadlock, a serialization failure or a connection the database dropped (a restart):
+    the same work may succeed when run again."""
     if not isinstance(exc, DBAPIError):
         return False
+    if exc.connection_invalidated:
+        return True
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return code in RETRYABLE_SQLSTATES
 
 
 def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T],
                        attempts: int = ATTEMPTS) -> T:
-    """`work(session)` in one transaction, run again (fresh) after a deadlock or
-    serialization failure, up to `attempts` times in all."""
+    """`work(session)` in one transaction, run again (fresh) after a deadlock, a
+    serialization failure or a lost connection, up to `attempts` times in all. A connection
+    lost during COMMIT leaves it unknown whether the work was committed: `work` must be
+    safe to run twice (the webhook's claim makes it so)."""
     for attempt in range(1, attempts + 1):
         try:
             with transaction(factory) as session:
@@ -226,9 +231,10 @@ def insert_ignore_core(connection: Connection, table: Table, values: dict, confl
     return bool(execute_fast(connection, stmt, values))
 
 
-def upsert(connection: Connection, table: Table, values: dict, conflict: list[str]) -> None:
-    """INSERT … ON CONFLICT (conflict) DO UPDATE the other columns given."""
-    execute_fast(connection, _statement(connection, "update", table, values, conflict, None), values)
+def upsert_statement(connection: Connection, table: Table, values: dict, conflict: list[str]):
+    """INSERT … ON CONFLICT (conflict) DO UPDATE the other columns given (built once per
+    shape, for `execute_fast`)."""
+    return _statement(connection, "update", table, values, conflict, None)
 
 
 _COMPILED: dict[tuple[int, str], tuple] = {}

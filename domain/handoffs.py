@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.config import ContactPoint
@@ -27,7 +27,6 @@ from models import Community, Handoff, HandoffMessage, HandoffStatus, Resident
 MAX_ANSWER = 600
 MAX_KEPT = 2000  # a resident's message kept for staff (longer text is cut)
 REPLY_KIND = "handoff_reply"
-COMMUNITY_NAME = select(Community.name).where(Community.id == bindparam("cid"))
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,9 @@ class Office:
 
 def contact_of(uow: Unit, community_id: int | None) -> tuple[str, ContactPoint]:
     """The community's name and contact point (the default one before registration)."""
-    name = uow.session.scalar(COMMUNITY_NAME, {"cid": community_id}) if community_id else None
+    # by primary key: the webhook has the person's own community in the session already
+    community = uow.session.get(Community, community_id) if community_id else None
+    name = community.name if community else None
     return name or "", uow.config.contact.for_community(name)
 
 

@@ -36,14 +36,18 @@ def create_app(config: Config | None = None, clock: Clock = SYSTEM,
         sessions = make_session_factory(make_engine(config.database.url))
         # Pages read without taking SQLite's write lock (same database, deferred BEGIN).
         read_sessions = make_session_factory(make_engine(config.database.url, sqlite_begin="DEFERRED"))
+        # The webhook's own pool does not ping the database before every message (a round
+        # trip each): a connection the database dropped fails its first statement, and the
+        # message runs again on a fresh one (core.db.run_in_transaction).
+        hook_sessions = make_session_factory(make_engine(config.database.url, pool_pre_ping=False))
     else:
-        read_sessions = sessions
+        read_sessions = hook_sessions = sessions
     app.extensions["linli.sessions"] = sessions
     app.extensions["linli.read_sessions"] = read_sessions
     app.extensions["linli.clock"] = clock
     # SQLite has one writer at a time: messages are answered from a snapshot first.
     snapshots = make_url(config.database.url).get_backend_name() == "sqlite"
-    app.extensions["linli.pipeline"] = Pipeline(config, sessions, build_router(), clock,
+    app.extensions["linli.pipeline"] = Pipeline(config, hook_sessions, build_router(), clock,
                                                 read_sessions if snapshots else None)
     recognizer(config)  # the word dictionary loads now, not on a resident's first message
     app.extensions["linli.safe_mode"] = safe_mode(config)

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, intpk, str_enum, timestamp
+
+if TYPE_CHECKING:
+    from models.community import Community
 
 
 class Role(enum.StrEnum):
@@ -65,6 +69,8 @@ class Resident(Base):
 
     roles: Mapped[list[ResidentRole]] = relationship(
         back_populates="resident", cascade="all, delete-orphan")
+    # Read only; the webhook loads it with the person (keeping it in the session for `get`).
+    community: Mapped[Community | None] = relationship(viewonly=True, foreign_keys=[community_id])
 
     @property
     def role_set(self) -> set[Role]:

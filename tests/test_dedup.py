@@ -1,11 +1,14 @@
 """Exactly once: WeChat retries, concurrent duplicates, several workers."""
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import text
 
+from core.texts import text as text_of
 from models import Conversation
 
 
@@ -114,3 +117,59 @@ def test_concurrent_messages_of_one_resident_keep_state_consistent(request, sim,
     row = resident(p.openid)
     assert row.address in ("5栋1单元", "6栋2单元")
     assert db.get(Conversation, row.id).step == "mobile"
+
+
+def test_a_message_that_waited_for_the_persons_lock_reads_the_conversation_it_left(sim, resident,
+                                                                                   db, engine):
+    """Another message of the same person moves their conversation while this one waits for
+    their row: this one must answer at the step that message left, not the step it saw
+    when it started (on PostgreSQL the lock and the load are one statement)."""
+    p = sim.persona()
+    p.follow(scene="jinning")
+    p.say("1")
+    p.say("跳过")  # at the building step
+    rid = resident(p.openid).id
+    conn = engine.connect()
+    trans = conn.begin()
+    conn.execute(text("UPDATE residents SET message_seq = message_seq + 1 WHERE id = :r"), {"r": rid})
+    conn.execute(text("UPDATE conversations SET step = 'mobile' WHERE resident_id = :r"), {"r": rid})
+    timer = threading.Timer(1.0, lambda: (trans.commit(), conn.close()))
+    timer.start()
+    try:
+        reply = p.say("跳过")  # the mobile step's 跳过 finishes registration
+    finally:
+        timer.join()
+    row = resident(p.openid)
+    assert row.registered_at is not None and row.address is None
+    assert "手机号码" not in reply
+    assert db.get(Conversation, rid) is None
+
+
+@pytest.mark.parametrize("words, flushed", [("菜单", "off"), ("我的信息", "on")])
+def test_on_postgresql_only_a_message_that_changed_nothing_skips_the_wal_flush(chat, fast_db, words,
+                                                                              flushed):
+    """A menu word changes only the bookkeeping (its claim, the person's stamp); 我的信息
+    opens a conversation, which must wait for the disk like any other write."""
+    if fast_db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite's commits do not wait for a flush (synchronous=NORMAL in WAL)")
+    alice = chat.registered("alice")
+    fast_db.execute(text("SET LOCAL synchronous_commit TO on"))  # after registering
+    assert alice.say(words)
+    # the test's transaction is the message's: the setting stays until it ends
+    assert fast_db.execute(text("SHOW synchronous_commit")).scalar() == flushed
+
+
+def test_a_database_that_dropped_the_webhooks_connections_costs_no_one_a_busy_reply(sim, engine):
+    """The webhook does not ping the database before each message: when the database has
+    dropped its connections (a restart), the message runs again on a fresh one."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("an embedded SQLite file has no server to restart")
+    p = sim.persona()
+    p.follow(scene="jinning")
+    p.say("取消")  # out of registration
+    with engine.connect() as conn:
+        dropped = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        assert dropped.scalar() >= 1
+    reply = p.say("菜单")
+    assert "请回复数字选择" in reply and text_of("busy") not in reply

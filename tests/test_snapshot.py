@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from bot import pipeline as pipeline_module
 from bot.inbound import Incoming
 from bot.state import _DELETE
-from core.db import WATCH, WriteRefused, execute_fast, insert_ignore_core, upsert, write_guard
+from core.db import WATCH, WriteRefused, execute_fast, insert_ignore_core, upsert_statement, write_guard
 from core.texts import text
 from models import Conversation, ProcessedMessage, Resident, utcnow
 
@@ -213,9 +213,10 @@ def test_the_driver_way_stores_values_as_sqlalchemy_reads_them(chat, fast_db):
     rid = chat.resident(chat.registered("alice").openid).id
     when = datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=timezone.utc)
     data = {"地址": "3栋2单元", "photos": ["m1", "m2"], "n": 2, "nested": {"ok": True}}
-    upsert(fast_db.connection(), Conversation.__table__, {
-        "resident_id": rid, "flow": "report", "step": "photo", "data": data, "updated_at": when},
-        ["resident_id"])
+    values = {"resident_id": rid, "flow": "report", "step": "photo", "data": data, "updated_at": when}
+    connection = fast_db.connection()
+    execute_fast(connection, upsert_statement(connection, Conversation.__table__, values, ["resident_id"]),
+                 values)
     fast_db.expire_all()
     row = fast_db.get(Conversation, rid)
     assert (row.flow, row.step, row.data, row.updated_at) == ("report", "photo", data, when)
