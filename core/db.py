@@ -49,7 +49,9 @@ def make_engine(url: str, sqlite_begin: str = "IMMEDIATE", **kwargs) -> Engine:
 
     `sqlite_begin="DEFERRED"` suits read-mostly tools (reports, test assertions)
     that must not hold SQLite's write lock while they look.
+    Error messages name no bound value: they reach the logs, and values are personal.
     """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                                   "check_same_thread": False}, **kwargs)
@@ -274,8 +276,23 @@ def execute_fast(connection: Connection, statement: Executable, params: dict | N
     try:
         cursor.execute(done.string, [values[name] for name in order] if order else values)
         return cursor.fetchall() if cursor.description else []
+    except dialect.loaded_dbapi.Error as exc:
+        raise _translated(connection, exc, done.string, values, cursor) from exc
     finally:
         cursor.close()
+
+
+def _translated(connection: Connection, exc: Exception, statement: str, values, cursor) -> DBAPIError:
+    """A driver error as SQLAlchemy raises it (IntegrityError, OperationalError …), so
+    callers and `retryable` see the same exception either way; a dropped connection is
+    invalidated, so the pool does not hand it out again."""
+    dialect = connection.dialect
+    dropped = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+    if dropped:
+        connection.invalidate(exc)
+    return DBAPIError.instance(statement, values, exc, dialect.loaded_dbapi.Error,
+                               hide_parameters=connection.engine.hide_parameters,
+                               connection_invalidated=dropped, dialect=dialect)
 
 
 def _statement(connection: Connection, action: str, table: Table, values: dict,

@@ -8,12 +8,21 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot import pipeline as pipeline_module
 from bot.inbound import Incoming
 from bot.state import _DELETE
-from core.db import WATCH, WriteRefused, execute_fast, insert_ignore_core, upsert_statement, write_guard
+from core.db import (
+    WATCH,
+    WriteRefused,
+    execute_fast,
+    insert_ignore_core,
+    retryable,
+    upsert_statement,
+    write_guard,
+)
 from core.texts import text
 from models import Conversation, ProcessedMessage, Resident, utcnow
 
@@ -224,6 +233,40 @@ def test_the_driver_way_stores_values_as_sqlalchemy_reads_them(chat, fast_db):
     assert insert_ignore_core(fast_db.connection(), Resident.__table__, {
         "openid": "o-defaults", "followed": True, "created_at": when}, ["openid"])
     assert chat.resident("o-defaults").misunderstood == 0
+
+
+def test_a_driver_error_on_the_driver_way_is_raised_as_sqlalchemy_raises_it(chat, fast_db):
+    """Callers catch SQLAlchemy's exceptions (and `retryable` reads them) whichever way a
+    statement went; the message names no value (an openid is personal)."""
+    connection = fast_db.connection()
+    values = {"resident_id": 999999, "flow": "profile", "step": "mobile",  # no such resident
+              "data": {"mobile": "13800138000"}, "updated_at": utcnow()}
+    with pytest.raises(IntegrityError) as raised, connection.begin_nested():
+        execute_fast(connection, upsert_statement(connection, Conversation.__table__, values,
+                                                  ["resident_id"]), values)
+    assert "13800138000" not in str(raised.value)
+    assert not retryable(raised.value)
+    # the ordinary way names no value either
+    with pytest.raises(IntegrityError) as raised, connection.begin_nested():
+        connection.execute(insert(Conversation).values(values))
+    assert "13800138000" not in str(raised.value)
+
+
+def test_a_connection_the_database_dropped_is_invalidated_and_the_work_retryable(engine):
+    """The webhook's pool does not ping: a statement on the driver way that finds its
+    connection gone must say so as SQLAlchemy would, or the message is not run again."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("an embedded SQLite file has no server to drop connections")
+    with engine.connect() as connection:
+        backend = connection.execute(select(func.pg_backend_pid())).scalar()
+        with engine.connect() as other:
+            other.execute(select(func.pg_terminate_backend(backend)))
+        with pytest.raises(DBAPIError) as raised:
+            execute_fast(connection, _DELETE, {"rid": 0})
+        assert raised.value.connection_invalidated and retryable(raised.value)
+        assert connection.invalidated
+    with engine.connect() as fresh:
+        assert fresh.execute(select(func.pg_backend_pid())).scalar() != backend
 
 
 def test_a_first_look_at_my_hours_creates_no_account_and_needs_no_lock(chat, pipeline, statements,
