@@ -43,7 +43,9 @@ from core.db import (
     execute_fast,
     insert_ignore,
     insert_ignore_core,
+    persistent,
     run_in_transaction,
+    width,
     write_guard,
 )
 from core.texts import text
@@ -78,9 +80,10 @@ _roles = ResidentRole.__table__
 
 
 def _with_person(person, person_id, community_id):
-    """The person with what most replies need, in the same statement: their conversation,
-    their community (into the session, where `session.get` finds it) and whether they hold
-    any role (most hold none, and then their roles are not queried)."""
+    """The person with what most replies need, in the same statement: their community (put
+    into the session, where `session.get` finds it), their conversation and whether they
+    hold any role (most hold none, and then their roles are not queried). The row is built
+    into objects by `_person`, without the ORM's loading."""
     return (select(person, Community, _conv.flow, _conv.step, _conv.data, _conv.updated_at,
                    exists().where(_roles.c.resident_id == person_id).label("has_roles"))
             .outerjoin(Conversation, _conv.resident_id == person_id)
@@ -90,6 +93,8 @@ def _with_person(person, person_id, community_id):
 LOAD = _with_person(Resident, Resident.id, Resident.community_id)
 LOAD_BY_ID, LOAD_BY_SENDER = (LOAD.where(Resident.id == bindparam("rid")),
                               LOAD.where(Resident.openid == bindparam("sender")))
+# Where things sit in such a row: the person's columns, their community's, then the rest.
+_ID, _PERSON, _COMMUNITY = _residents.c.keys().index("id"), width(Resident), width(Community)
 STORED_REPLY = select(_processed.c.reply).where(_processed.c.key == bindparam("k"))
 
 
@@ -166,10 +171,10 @@ class Pipeline:
         guard = place = None
         try:
             with write_guard(session.connection(), refuse=True) as guard:
-                row = session.execute(LOAD_BY_SENDER, {"sender": msg.openid}).first()
-                if row is None:
+                rows = execute_fast(session.connection(), LOAD_BY_SENDER, {"sender": msg.openid})
+                if not rows:
                     return None
-                resident, conversation = _person(row), _step(row)
+                resident, conversation = _person(session, rows[0])
                 place = _place(conversation)
                 if place in self.writing_steps:
                     return None
@@ -264,22 +269,22 @@ class Pipeline:
         column = "last_message_at" if not msg.is_event else (
             "last_event_at" if msg.event in WINDOW_EVENTS else None)
         values, created = {"sender": msg.openid, "stamp": now}, False
-        row = self._lock(session, column, values)
+        row = self._lock(session.connection(), column, values)
         if row is None and msg.event not in SYSTEM_EVENTS:
             insert_ignore(session, _residents, {"openid": msg.openid, "followed": True,
                                                 "followed_at": now, "created_at": now}, ["openid"])
-            row, created = self._lock(session, column, values), True
-        return (_person(row), _step(row), created) if row is not None else (None, None, False)
+            row, created = self._lock(session.connection(), column, values), True
+        return (*_person(session, row), created) if row is not None else (None, None, False)
 
-    def _lock(self, session: Session, column: str | None, values: dict):
+    def _lock(self, connection: Connection, column: str | None, values: dict) -> tuple | None:
         """The sender's row, locked and stamped, with their conversation; None if unknown."""
-        if session.connection().dialect.name == "postgresql":
-            row = session.execute(LOCK_AND_LOAD[column], values).first()
-            if row is None or row.moved == 1:
-                return row
-            return session.execute(LOAD_BY_ID, {"rid": row[0].id}).one()
-        locked = execute_fast(session.connection(), LOCK[column], values)
-        return session.execute(LOAD_BY_ID, {"rid": locked[0][0]}).one() if locked else None
+        if connection.dialect.name == "postgresql":
+            rows = execute_fast(connection, LOCK_AND_LOAD[column], values)
+            if not rows or rows[0][-1] == 1:  # the last column: `moved`
+                return rows[0] if rows else None
+            return execute_fast(connection, LOAD_BY_ID, {"rid": rows[0][_ID]})[0]
+        locked = execute_fast(connection, LOCK[column], values)
+        return execute_fast(connection, LOAD_BY_ID, {"rid": locked[0][0]})[0] if locked else None
 
     def _wrote(self, place: tuple[str, str] | None, wrote: bool) -> None:
         if place is not None:
@@ -292,16 +297,16 @@ def _place(conversation: Step | None) -> tuple[str, str] | None:
     return (conversation.flow, conversation.step) if conversation is not None else None
 
 
-def _person(row) -> Resident:
-    resident = row[0]
-    set_committed_value(resident, "community", row[1])
-    if not row.has_roles:
+def _person(session: Session, row: tuple) -> tuple[Resident, Step | None]:
+    """The person (in `session`) and their conversation step from a `LOAD` row."""
+    resident = persistent(session, Resident, row[:_PERSON])
+    community = (persistent(session, Community, row[_PERSON:_PERSON + _COMMUNITY])
+                 if resident.community_id is not None else None)
+    set_committed_value(resident, "community", community)
+    flow, step, data, updated_at, has_roles = row[_PERSON + _COMMUNITY:_PERSON + _COMMUNITY + 5]
+    if not has_roles:
         set_committed_value(resident, "roles", [])
-    return resident
-
-
-def _step(row) -> Step | None:
-    return Step(row.flow, row.step, row.data, row.updated_at) if row.flow is not None else None
+    return resident, Step(flow, step, data, updated_at) if flow is not None else None
 
 
 def _pending(session: Session) -> bool:

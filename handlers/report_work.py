@@ -112,7 +112,10 @@ def resolve(ctx: Context, msg: Incoming, args: str) -> Reply:
         lifecycle.finish(ctx.uow, ctx.actor, report, Status.RESOLVED, note)
     except Refused as refusal:
         return _refused(ctx, refusal)
-    return start(ctx, FLOW, Step.PHOTOS, report=report.id, code=report.code)
+    # closed now: the photos are an optional record, and the worker must not think
+    # the order waits for them
+    return start(ctx, FLOW, Step.PHOTOS, prefix=text("work_resolved", code=report.code),
+                 report=report.id, code=report.code)
 
 
 def step_result_photos(ctx: Context, msg: Incoming) -> Reply:

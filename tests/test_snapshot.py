@@ -235,6 +235,44 @@ def test_the_driver_way_stores_values_as_sqlalchemy_reads_them(chat, fast_db):
     assert chat.resident("o-defaults").misunderstood == 0
 
 
+def test_the_person_built_from_the_load_row_is_the_one_the_orm_loads(app, chat, fast_db):
+    """The pipeline builds the person and their community from its one row, past the ORM's
+    loading: every column must come back as the ORM reads it (aware times, floats, JSON),
+    the objects must sit in the session clean, and a change to them must be written."""
+    from sqlalchemy import inspect as inspect_
+
+    from bot.pipeline import LOAD_BY_SENDER, _person
+    from models import Community
+
+    openid = chat.registered("alice", mobile="13800138000", name="陈小玲").openid
+    me = chat.resident(openid)
+    me.last_lat, me.last_lng, me.last_location_at, me.handoff_id = 23.0312, 113.1205, utcnow(), 7
+    fast_db.add(Conversation(resident_id=me.id, flow="report", step="photo",
+                             data={"描述": "楼道灯坏了", "photos": ["m1"]}, updated_at=utcnow()))
+    fast_db.flush()
+    fast_db.expire_all()
+    want = fast_db.get(Resident, me.id)
+    columns = [c.key for c in inspect_(Resident).column_attrs]
+    expected = {k: getattr(want, k) for k in columns}
+    built = app.extensions["linli.test_sessions"]()
+    try:
+        rows = execute_fast(built.connection(), LOAD_BY_SENDER, {"sender": openid})
+        person, step = _person(built, rows[0])
+        assert {k: getattr(person, k) for k in columns} == expected
+        assert person.registered_at.tzinfo is not None and person.name == "陈小玲"
+        assert (step.flow, step.step, step.data) == ("report", "photo", {"描述": "楼道灯坏了", "photos": ["m1"]})
+        assert built.get(Community, person.community_id) is person.community
+        assert person.community.name == want.community.name
+        assert inspect_(person).persistent and not built.dirty and not built.new
+        assert person.roles == []  # no role: known from the row, not queried
+        person.name = "陈小玲二"
+        built.commit()
+    finally:
+        built.close()
+    fast_db.expire_all()
+    assert fast_db.get(Resident, me.id).name == "陈小玲二"
+
+
 def test_a_driver_error_on_the_driver_way_is_raised_as_sqlalchemy_raises_it(chat, fast_db):
     """Callers catch SQLAlchemy's exceptions (and `retryable` reads them) whichever way a
     statement went; the message names no value (an openid is personal)."""

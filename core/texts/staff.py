@@ -13,7 +13,7 @@ TEXTS: dict[str, str] = {
     "not_allowed": "抱歉，您没有权限办理这个问题。",
     "work_accepted": "已接单 {code}，请在{due}前处理，完成后回复“办结 {code} 处理情况”。",
     "work_noted": "已记录进展，已通知居民。",
-    "ask_result_photo": "请发送处理结果照片（可多张），发完回复“好了”；没有照片回复“跳过”。",
+    "ask_result_photo": "如有处理结果照片，请发送（可多张），发完回复“好了”；没有照片回复“跳过”。",
     "work_resolved": "{code} 已办结，已通知居民确认。",
     "work_transferred": "{code} 已转派给{title}。",
     "transfer_target_unknown": "没有找到“{who}”。可转派给本社区的网格员（写网格名，如“金宁第二网格”）或“社区”。",
