@@ -43,11 +43,10 @@ from core.db import (
     execute_fast,
     insert_ignore,
     insert_ignore_core,
-    persistent,
     run_in_transaction,
-    width,
     write_guard,
 )
+from core.rows import persistent, width
 from core.texts import text
 from domain.errors import Refused
 from domain.unit import Unit

@@ -20,12 +20,12 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, Table, bindparam, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Executable, Table, bindparam, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
 # PostgreSQL SQLSTATEs worth a fresh attempt: serialization failure, deadlock.
@@ -247,7 +247,7 @@ def execute_fast(connection: Connection, statement: Executable, params: dict | N
     and sent straight to the DB-API cursor, through SQLAlchemy's own type conversion both
     ways (values bound, columns read): the webhook's few statements per message skip
     SQLAlchemy's per-execution work (about 0.1 ms each, as much as the rest of a commit;
-    an ORM load costs more, see `persistent`). The write guard still applies; other
+    an ORM load costs more, see `core.rows`). The write guard still applies; other
     cursor events do not fire. Meant for statements built once (module constants, the
     ON CONFLICT builder's cache): each one is kept with its compiled form."""
     dialect = connection.dialect
@@ -263,8 +263,11 @@ def execute_fast(connection: Connection, statement: Executable, params: dict | N
         # alive, so its id is never reused for another.
         plain = not (done.insert_prefetch or done.update_prefetch
                      or any(bind.expanding for bind in done.binds.values()))
-        compiled = _COMPILED[key] = [done, processors, plain, None, statement]
-    done, processors, plain, results = compiled[:4]
+        # Whether rows come back is known from the statement: psycopg builds `description`
+        # afresh (a Column object per column) at every look.
+        returns_rows = len(getattr(statement, "exported_columns", ())) > 0
+        compiled = _COMPILED[key] = [done, processors, plain, returns_rows, None, statement]
+    done, processors, plain, returns_rows, results = compiled[:5]
     if not plain:
         result = connection.execute(statement, params)
         return list(result) if result.returns_rows else []
@@ -276,13 +279,16 @@ def execute_fast(connection: Connection, statement: Executable, params: dict | N
     cursor = connection.connection.cursor()
     try:
         cursor.execute(done.string, [values[name] for name in order] if order else values)
-        if not cursor.description:
+        if not returns_rows:
             return []
         rows = cursor.fetchall()
         if results is None:  # the types' conversions, as a result of the ordinary way has
-            results = compiled[3] = _result_processors(dialect, statement, cursor.description)
+            results = compiled[4] = _result_processors(dialect, statement, cursor.description)
     except dialect.loaded_dbapi.Error as exc:
-        raise _translated(connection, exc, done.string, values, cursor) from exc
+        # SQLAlchemy's own handling, as its execute does: the exception it would raise
+        # (IntegrityError …, values hidden), and a dropped connection invalidated with the
+        # rest of the pool, so the retry gets a live one.
+        connection._handle_dbapi_exception(exc, done.string, values, cursor, None)
     finally:
         cursor.close()
     if not results:
@@ -298,44 +304,6 @@ def _result_processors(dialect, statement: Executable, description) -> list:
     found = [column.type.dialect_impl(dialect).result_processor(dialect, entry[1])
              for column, entry in zip(columns, description)]
     return found if any(found) else []
-
-
-_ATTRIBUTES: dict[type, list[str]] = {}
-
-
-def persistent(session: Session, model: type[T], values: Sequence) -> T:
-    """The `model` object whose columns (in table order) hold `values`, in `session` as if
-    the ORM had loaded it: clean, with its relationships loading lazily. It skips the ORM's
-    per-query loading work (building row processors, the loading context), which costs
-    more than the query itself on the webhook's hot path."""
-    names = _ATTRIBUTES.get(model)
-    if names is None:
-        mapper = inspect(model)
-        names = _ATTRIBUTES[model] = [mapper.get_property_by_column(column).key
-                                      for column in mapper.local_table.columns]
-    obj = model.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(zip(names, values))
-    make_transient_to_detached(obj)
-    session.add(obj)
-    return obj
-
-
-def width(model: type) -> int:
-    """How many columns `model` brings to a row (see `persistent`)."""
-    return len(inspect(model).local_table.columns)
-
-
-def _translated(connection: Connection, exc: Exception, statement: str, values, cursor) -> DBAPIError:
-    """A driver error as SQLAlchemy raises it (IntegrityError, OperationalError …), so
-    callers and `retryable` see the same exception either way; a dropped connection is
-    invalidated, so the pool does not hand it out again."""
-    dialect = connection.dialect
-    dropped = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
-    if dropped:
-        connection.invalidate(exc)
-    return DBAPIError.instance(statement, values, exc, dialect.loaded_dbapi.Error,
-                               hide_parameters=connection.engine.hide_parameters,
-                               connection_invalidated=dropped, dialect=dialect)
 
 
 def _statement(connection: Connection, action: str, table: Table, values: dict,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.context import AGAIN, Context, Reply
 from bot.conversation import Flow, done, reask, start
@@ -23,17 +23,15 @@ from domain.errors import Refused
 from domain.people import mask_name, person_name
 from domain.timebank import exchange, family
 from domain.timebank.input import parse_duration
-from domain.timebank.ledger import account_of, earned_since, existing_account, hours, kind_key
+from domain.timebank.ledger import account_of, hours, kind_key, summary
 from domain.timebank.records import is_volunteer
 from handlers.registration import registered_first
 from models import (
     LedgerEntry,
     LinkStatus,
-    RecordStatus,
     Redemption,
     RedemptionStatus,
     Resident,
-    ServiceRecord,
     Transfer,
 )
 
@@ -57,30 +55,22 @@ def my_time(ctx: Context, msg: Incoming) -> Reply:
     """Balance, hours this month and year, the last 5 entries, pending records."""
     if (needs := registered_first(ctx)) is not None:
         return needs
-    account = existing_account(ctx.uow, ctx.resident)
     month_start = _month_start(ctx)
-    last = ctx.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id == account.id)
-                               .order_by(LedgerEntry.id.desc()).limit(5)).all() if account else []
+    mine = summary(ctx.uow, ctx.resident, month_start, month_start.replace(month=1))
+    last = ctx.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id == mine.account_id)
+                               .order_by(LedgerEntry.id.desc()).limit(5)).all() if mine.account_id else []
     entries = "\n".join(text("tb_entry_line", date=e.created_at.astimezone(ctx.config.tz).strftime("%m-%d"),
                              kind=text(f"tb_kind_{kind_key(e)}"), sign="+" if e.minutes > 0 else "-",
                              hours=hours(abs(e.minutes))) for e in last) or text("tb_no_entries")
-    pending = ctx.session.execute(select(func.count(), func.coalesce(func.sum(ServiceRecord.minutes), 0))
-                                  .where(ServiceRecord.volunteer_id == ctx.resident.id,
-                                         ServiceRecord.status == RecordStatus.PENDING)).one()
-    pending_text = text("tb_pending_line", n=pending[0], hours=hours(pending[1])) if pending[0] else ""
-    asked = ctx.session.scalar(select(func.count()).where(
-        ServiceRecord.beneficiary_id == ctx.resident.id, ServiceRecord.status == RecordStatus.PENDING,
-        ServiceRecord.confirmed_at.is_(None)))
-    pending_text += text("tb_asked_line", n=asked) if asked else ""
+    pending_text = text("tb_pending_line", n=mine.pending, hours=hours(mine.pending_minutes)) if mine.pending else ""
+    pending_text += text("tb_asked_line", n=mine.asked) if mine.asked else ""
     held = ctx.session.scalars(select(Redemption).where(
-        Redemption.account_id == account.id, Redemption.status == RedemptionStatus.HELD)).all() if account else []
+        Redemption.account_id == mine.account_id,
+        Redemption.status == RedemptionStatus.HELD)).all() if mine.account_id else []
     pending_text += text("tb_held_line", items="、".join(f"{r.service_name}（R{r.id}）" for r in held)) if held else ""
-    offers = family.waiting_for(ctx.uow, ctx.resident)
-    pending_text += text("tb_offers_line", n=len(offers)) if offers else ""
-    return ctx.reply("tb_my_time", balance=hours(account.balance if account else 0),
-                     month=hours(earned_since(ctx.uow, account, month_start)),
-                     year=hours(earned_since(ctx.uow, account, month_start.replace(month=1))),
-                     entries=entries, pending=pending_text)
+    pending_text += text("tb_offers_line", n=mine.offers) if mine.offers else ""
+    return ctx.reply("tb_my_time", balance=hours(mine.balance), month=hours(mine.month),
+                     year=hours(mine.year), entries=entries, pending=pending_text)
 
 
 @router.keyword("时间账户", "时间银行")

@@ -104,6 +104,17 @@ def test_log_verify_by_staff_and_balance(volunteer, staff, db):
     assert "审核过" in staff.say(f"通过 {code}") or "没有找到" in staff.last_reply
 
 
+def test_my_time_counts_this_months_hours_apart_from_the_years(volunteer, staff, clock):
+    """Hours are earned when staff approve them: November's count for the year only."""
+    staff.say(f"通过 {log(volunteer, hours='2')}")  # approved 18 November
+    clock.advance(days=14)  # 2 December
+    staff.say(f"通过 {log(volunteer, hours='1')}")
+    code = log(volunteer, hours="1.5")  # waits for staff
+    my = volunteer.say("我的时间")
+    assert "余额3小时" in my and "本月服务1小时，今年3小时" in my and "待审核：1条共1.5小时" in my
+    assert code in staff.say("审核")
+
+
 def test_beneficiary_confirms_in_their_own_chat(registered, volunteer, staff, db):
     elder = registered("elder", mobile="13700001111")
     code = log(volunteer, who="13700001111")
