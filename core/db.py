@@ -282,7 +282,7 @@ def execute_fast(connection: Connection, statement: Executable, params: dict | N
         if not returns_rows:
             return []
         rows = cursor.fetchall()
-        if results is None:  # the types' conversions, as a result of the ordinary way has
+        if results is None:  # the columns' type conversions, worked out on the first run
             results = compiled[4] = _result_processors(dialect, statement, cursor.description)
     except dialect.loaded_dbapi.Error as exc:
         # SQLAlchemy's own handling, as its execute does: the exception it would raise

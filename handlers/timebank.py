@@ -62,7 +62,8 @@ def my_time(ctx: Context, msg: Incoming) -> Reply:
     entries = "\n".join(text("tb_entry_line", date=e.created_at.astimezone(ctx.config.tz).strftime("%m-%d"),
                              kind=text(f"tb_kind_{kind_key(e)}"), sign="+" if e.minutes > 0 else "-",
                              hours=hours(abs(e.minutes))) for e in last) or text("tb_no_entries")
-    pending_text = text("tb_pending_line", n=mine.pending, hours=hours(mine.pending_minutes)) if mine.pending else ""
+    pending_text = (text("tb_pending_line", n=mine.pending, hours=hours(mine.pending_minutes))
+                    if mine.pending else "")
     pending_text += text("tb_asked_line", n=mine.asked) if mine.asked else ""
     held = ctx.session.scalars(select(Redemption).where(
         Redemption.account_id == mine.account_id,

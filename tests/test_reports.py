@@ -261,8 +261,7 @@ def test_a_worker_asks_for_their_orders_and_finishes_one_in_their_own_words(regi
     assert first in orders and second in orders and "前办结" in orders
     assert orders.index(first) < orders.index(second)  # due soonest first
     worker.say(f"接单 {first}")
-    # closed at once, and the worker is told so: the photos asked for next are optional
-    assert "已办结" in worker.say(f"完成 {first} 灯已换好") and "结果照片" in worker.last_reply
+    assert "已办结" in worker.say(f"完成 {first} 灯已换好") and "结果照片" in worker.last_reply  # closed at once
     assert report_row(db, first).status is Status.RESOLVED
     assert "已办结" in worker.say("好了")
     assert first not in worker.say("待办") and second in worker.last_reply

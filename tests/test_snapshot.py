@@ -247,8 +247,9 @@ def test_the_person_built_from_the_load_row_is_the_one_the_orm_loads(app, chat, 
     openid = chat.registered("alice", mobile="13800138000", name="陈小玲").openid
     me = chat.resident(openid)
     me.last_lat, me.last_lng, me.last_location_at, me.handoff_id = 23.0312, 113.1205, utcnow(), 7
-    fast_db.add(Conversation(resident_id=me.id, flow="report", step="photo",
-                             data={"描述": "楼道灯坏了", "photos": ["m1"]}, updated_at=utcnow()))
+    data = {"描述": "楼道灯坏了", "photos": ["m1"]}
+    fast_db.add(Conversation(resident_id=me.id, flow="report", step="photo", data=data,
+                             updated_at=utcnow()))
     fast_db.flush()
     fast_db.expire_all()
     want = fast_db.get(Resident, me.id)
@@ -260,7 +261,7 @@ def test_the_person_built_from_the_load_row_is_the_one_the_orm_loads(app, chat, 
         person, step = _person(built, rows[0])
         assert {k: getattr(person, k) for k in columns} == expected
         assert person.registered_at.tzinfo is not None and person.name == "陈小玲"
-        assert (step.flow, step.step, step.data) == ("report", "photo", {"描述": "楼道灯坏了", "photos": ["m1"]})
+        assert (step.flow, step.step, step.data) == ("report", "photo", data)
         assert built.get(Community, person.community_id) is person.community
         assert person.community.name == want.community.name
         assert inspect_(person).persistent and not built.dirty and not built.new

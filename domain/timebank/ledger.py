@@ -113,12 +113,14 @@ class Summary:
 
 
 def _summary_statement():
-    rid, owned = bindparam("rid"), (Account.community_id == bindparam("cid"), Account.owner_id == bindparam("rid"))
+    rid = bindparam("rid")
+    owned = (Account.community_id == bindparam("cid"), Account.owner_id == rid)
 
     def earned(since: str):
         return (select(func.coalesce(func.sum(LedgerEntry.minutes), 0))
                 .join(Account, LedgerEntry.account_id == Account.id)
-                .where(*owned, LedgerEntry.kind == EntryKind.EARN, LedgerEntry.created_at >= bindparam(since)))
+                .where(*owned, LedgerEntry.kind == EntryKind.EARN,
+                       LedgerEntry.created_at >= bindparam(since)))
 
     own_pending = (ServiceRecord.volunteer_id == rid, ServiceRecord.status == RecordStatus.PENDING)
     return select(*(query.scalar_subquery() for query in (
