@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 import tempfile
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,7 @@ _PUNCTUATION = re.compile(r"[\s,，。.!！?？、:：;；~～…\-—·'\"“�
 _WORD_ONLY = {"早", "好", "喂", "嗨", "hi", "ok", "叫", "火", "烟", "冒", "陡"}
 _REPORT_CODE = re.compile(r"bs\d{6,10}")  # "BS000123 怎么样了": about that report
 _STARS = re.compile(r"^([0-9一二两三四五])(分|星|颗星|个星|粒星)")
+_PROBLEM = "_problem"  # the weight of words that say something is wrong, scored like an intent
 _DIALECT_LONGEST_FIRST = sorted(vocab.DIALECT.items(), key=lambda kv: -len(kv[0]))
 
 
@@ -61,20 +63,36 @@ class Recognizer:
     def __init__(self, problem_words: tuple[str, ...] = ()):
         self.problem_words = tuple(w for w in problem_words if w)
         self.tokenizer = _tokenizer(tuple(sorted(set(self.problem_words))))
+        # Every phrase once, under its first character: a message is matched by walking its
+        # few characters, not by testing some 400 phrases against it.
+        self._weights: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for intent, phrases in (*vocab.INTENTS.items(), (_PROBLEM, vocab.PROBLEM)):
+            for phrase, weight in phrases.items():
+                self._weights[phrase].append((intent, weight))
+        self._things = Counter(self.problem_words)  # a keyword listed twice counts twice
+        self._starting: dict[str, list[str]] = defaultdict(list)
+        for phrase in {*self._weights, *self._things}:
+            self._starting[phrase[0]].append(phrase)
 
     def guess(self, text: str) -> list[Guess]:
         """Intents best first, those above the threshold only (empty: not understood)."""
         words = clean(text)
         if not words:
             return []
-        has = _Words(words, self.tokenizer).has
-        scores: dict[str, float] = {}
-        for intent, phrases in vocab.INTENTS.items():
-            scores[intent] = sum(weight for phrase, weight in phrases.items() if has(phrase))
+        scores = dict.fromkeys(vocab.INTENTS, 0)
+        scores[_PROBLEM] = things = 0
+        tokens = None
+        for phrase in self._phrases_in(words):
+            things += 2 * self._things.get(phrase, 0)
+            if phrase in _WORD_ONLY:  # must stand as a word; jieba runs only for these
+                tokens = set(self.tokenizer.lcut(words)) if tokens is None else tokens
+                if phrase not in tokens:
+                    continue
+            for intent, weight in self._weights.get(phrase, ()):
+                scores[intent] += weight
+        problem = scores.pop(_PROBLEM)
         if _REPORT_CODE.search(words):
             scores["my_reports"] += 6
-        problem = sum(weight for phrase, weight in vocab.PROBLEM.items() if has(phrase))
-        things = sum(2 for keyword in self.problem_words if keyword in words)
         # A problem is a report when something is wrong with something, or clearly wrong.
         scores["report"] = problem + things if problem else 0
         # Asking about one's own reports mentions the thing and the fault too: the question wins.
@@ -88,6 +106,11 @@ class Recognizer:
                         key=lambda g: -g.score)
         return ranked
 
+    def _phrases_in(self, words: str) -> set[str]:
+        """The known phrases that occur in `words`."""
+        return {phrase for at, first in enumerate(words) for phrase in self._starting.get(first, ())
+                if words.startswith(phrase, at)}
+
     def feedback(self, text: str) -> str | None:
         """'not_solved' / 'solved' when the words answer "解决了吗", else None."""
         words = clean(text)
@@ -98,23 +121,6 @@ class Recognizer:
         if any(p in words for p in vocab.SOLVED):
             return "solved"
         return None
-
-
-class _Words:
-    """Whether a phrase is in the cleaned words; a word-only phrase must stand as a token.
-    jieba runs only when such a phrase occurs at all (most messages never need it)."""
-
-    def __init__(self, words: str, tokenizer: jieba.Tokenizer):
-        self.words, self.tokenizer, self.tokens = words, tokenizer, None
-
-    def has(self, phrase: str) -> bool:
-        if phrase not in self.words:
-            return False
-        if phrase not in _WORD_ONLY:
-            return True
-        if self.tokens is None:
-            self.tokens = set(self.tokenizer.lcut(self.words))
-        return phrase in self.tokens
 
 
 @lru_cache(maxsize=4)

@@ -255,8 +255,9 @@ def execute_fast(connection: Connection, statement: Executable, params: dict | N
     compiled = _COMPILED.get(key)
     if compiled is None:
         done = statement.compile(dialect=dialect)
+        # keyed by the names the parameters are sent under (anonymous ones are resolved)
         processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                      for name, bind in done.binds.items()}
+                      for bind, name in done.bind_names.items()}
         processors = {name: p for name, p in processors.items() if p is not None}
         # Column defaults computed in Python and IN lists are filled in by SQLAlchemy's
         # execution: such a statement takes the ordinary way. The entry keeps `statement`
@@ -295,6 +296,14 @@ def execute_fast(connection: Connection, statement: Executable, params: dict | N
         return rows
     return [tuple(process(value) if process else value for process, value in zip(results, row))
             for row in rows]
+
+
+def read(session: Session, statement: Executable, params: dict | None = None) -> list[tuple]:
+    """`execute_fast` in the session's transaction, after its pending changes (as autoflush
+    does): a handler's hot reads of a few columns, without the ORM's per-query work."""
+    if session.autoflush:
+        session.flush()  # a no-op when nothing is pending
+    return execute_fast(session.connection(), statement, params)
 
 
 def _result_processors(dialect, statement: Executable, description) -> list:

@@ -90,7 +90,7 @@ def _nth(ctx: Context, args: str) -> tuple[Meeting | None, str, Reply | None]:
     found = signups.upcoming(ctx.session, ctx.resident, ctx.now, want=n)
     if not 1 <= n <= len(found):
         return None, "", ctx.reply("meeting_not_on_list", n=n)
-    return found[n - 1], parts[1].strip()[:32] if len(parts) > 1 else "", None
+    return ctx.session.get(Meeting, found[n - 1].id), parts[1].strip()[:32] if len(parts) > 1 else "", None
 
 
 @router.keyword("报名", args=NUMBER_AND_NAME)
@@ -147,7 +147,7 @@ def step_confirm(ctx: Context, msg: Incoming) -> Reply:
                      qr=signups.qr_url(ctx.config, meeting.id, signup.checkin_code))
 
 
-def _position(ctx: Context, signup: Signup) -> int:
+def _position(ctx: Context, signup: Signup | signups.Mine) -> int:
     return ctx.session.scalar(select(func.count()).select_from(Signup).where(
         Signup.meeting_id == signup.meeting_id, Signup.status == SignupStatus.WAITLISTED,
         Signup.id <= signup.id)) or 1
@@ -182,20 +182,18 @@ def cancel_signup(ctx: Context, msg: Incoming, args: str) -> Reply:
 @router.menu("MY_SIGNUPS", "menu_my_signups", order=40, group="menu_group_meetings")
 def my_signups(ctx: Context, msg: Incoming) -> Reply:
     """The resident's sign-ups for meetings still to come, with codes or waitlist places."""
-    rows = ctx.session.execute(select(Signup, Meeting).join(Meeting).where(
-        Signup.resident_id == ctx.resident.id, Signup.status != SignupStatus.CANCELLED,
-        Meeting.ends_at > ctx.now).order_by(Meeting.starts_at)).all()
+    rows = signups.mine(ctx.session, ctx.resident, ctx.now)
     if not rows:
         return ctx.reply("my_signups_empty")
     lines = []
-    for signup, meeting in rows:
+    for signup in rows:
         extra = text("my_signup_code", code=signup.checkin_code) \
             if signup.status is SignupStatus.CONFIRMED else \
             text("my_signup_position", position=_position(ctx, signup))
-        title = meeting.title + (text("signup_for", name=signup.proxy_name) if signup.proxy_name else "")
-        if meeting.status is MeetingStatus.CANCELLED:
+        title = signup.title + (text("signup_for", name=signup.proxy_name) if signup.proxy_name else "")
+        if signup.meeting_status is MeetingStatus.CANCELLED:
             extra = "｜" + text("status_cancelled_meeting")
-        lines.append(text("my_signup_line", title=title, when=local(ctx.config, meeting.starts_at),
+        lines.append(text("my_signup_line", title=title, when=local(ctx.config, signup.starts_at),
                           status=text(f"signup_status_{signup.status.value}"), extra=extra))
     return ctx.reply("my_signups", items="\n".join(lines))
 

@@ -19,6 +19,7 @@ from core.db import (
     WriteRefused,
     execute_fast,
     insert_ignore_core,
+    read,
     retryable,
     upsert_statement,
     write_guard,
@@ -233,6 +234,17 @@ def test_the_driver_way_stores_values_as_sqlalchemy_reads_them(chat, fast_db):
     assert insert_ignore_core(fast_db.connection(), Resident.__table__, {
         "openid": "o-defaults", "followed": True, "created_at": when}, ["openid"])
     assert chat.resident("o-defaults").misunderstood == 0
+
+
+def test_a_hot_read_converts_its_own_values_and_sees_what_the_session_holds(fast_db):
+    """`read` (a handler's read past the ORM) converts the values written in the statement
+    itself, as SQLAlchemy would, and sees the session's unflushed objects (autoflush)."""
+    when = datetime(2026, 12, 3, 8, 0, 0, 250000, tzinfo=timezone.utc)
+    fast_db.add(ProcessedMessage(key="k-read", openid="o-read", reply="", created_at=when))
+    since = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    statement = select(ProcessedMessage.key, ProcessedMessage.created_at).where(
+        ProcessedMessage.openid == "o-read", ProcessedMessage.created_at > since)
+    assert read(fast_db, statement) == [("k-read", when)]
 
 
 def test_the_person_built_from_the_load_row_is_the_one_the_orm_loads(app, chat, fast_db):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.clock import local
 from core.config import Config
-from core.db import ROW_LOCK
+from core.db import ROW_LOCK, read
 from core.outbox import message
 from core.texts import text
 from core.words import clip
@@ -56,25 +57,62 @@ def lock(session: Session, meeting_id: int) -> Meeting:
         raise Refused("meeting_not_found")
     return meeting
 
-def seats_left(meeting: Meeting) -> int | None:
+def seats_left(meeting: Meeting | Listed) -> int | None:
     return meeting.capacity - meeting.reserved_seats if meeting.capacity else None
 
-def in_audience(session: Session, meeting: Meeting, resident: Resident) -> bool:
+def in_audience(session: Session, meeting: Meeting | Listed, resident: Resident) -> bool:
     query = broadcasts.audience_query(meeting.audience).where(Resident.id == resident.id)
     return session.scalar(query) is not None
 
+class Listed(NamedTuple):
+    """A meeting as the resident's list shows it."""
+    id: int
+    title: str
+    place: str
+    starts_at: datetime
+    capacity: int | None
+    reserved_seats: int
+    confirmed_count: int
+    audience: dict
+
+
+class Mine(NamedTuple):
+    """One of the resident's sign-ups (not cancelled) with its meeting."""
+    id: int
+    meeting_id: int
+    status: SignupStatus
+    checkin_code: str | None
+    proxy_name: str | None
+    title: str
+    starts_at: datetime
+    meeting_status: MeetingStatus
+
+
+# Built once and read through the driver: residents ask these often, and building and
+# ORM-running the statements cost more than the queries.
+_UPCOMING = (select(Meeting.id, Meeting.title, Meeting.place, Meeting.starts_at, Meeting.capacity,
+                    Meeting.reserved_seats, Meeting.confirmed_count, Meeting.audience)
+             .where(Meeting.status == MeetingStatus.PUBLISHED, Meeting.starts_at > bindparam("now"),
+                    Meeting.community_id == bindparam("cid"))
+             .order_by(Meeting.starts_at, Meeting.id).limit(BATCH).offset(bindparam("offset")))
+_MINE = (select(Signup.id, Signup.meeting_id, Signup.status, Signup.checkin_code, Signup.proxy_name,
+                Meeting.title, Meeting.starts_at, Meeting.status)
+         .join(Meeting, Meeting.id == Signup.meeting_id)
+         .where(Signup.resident_id == bindparam("rid"), Signup.status != SignupStatus.CANCELLED,
+                Meeting.ends_at > bindparam("now"))
+         .order_by(Meeting.starts_at, Signup.id))
+
+
 def upcoming(session: Session, resident: Resident, now: datetime,
-             want: int | None = None) -> list[Meeting]:
+             want: int | None = None) -> list[Listed]:
     """Published meetings still to come whose audience includes the resident, soonest first.
 
     Reads in small batches and stops once `want` are found: a list page needs six rows,
     not the community's whole calendar (at most MAX_LISTED are ever considered)."""
-    query = select(Meeting).where(
-        Meeting.status == MeetingStatus.PUBLISHED, Meeting.starts_at > now,
-        Meeting.community_id == resident.community_id).order_by(Meeting.starts_at, Meeting.id)
-    found: list[Meeting] = []
+    found: list[Listed] = []
     for offset in range(0, MAX_LISTED, BATCH):
-        batch = session.scalars(query.limit(BATCH).offset(offset)).all()
+        batch = [Listed(*row) for row in read(session, _UPCOMING, {
+            "now": now, "cid": resident.community_id, "offset": offset})]
         for meeting in batch:
             if meeting.audience.get("type") == "community" or in_audience(session, meeting, resident):
                 found.append(meeting)
@@ -83,6 +121,11 @@ def upcoming(session: Session, resident: Resident, now: datetime,
         if len(batch) < BATCH:
             break
     return found
+
+
+def mine(session: Session, resident: Resident, now: datetime) -> list[Mine]:
+    """The resident's sign-ups for meetings not yet over, soonest first."""
+    return [Mine(*row) for row in read(session, _MINE, {"rid": resident.id, "now": now})]
 
 
 def new_code(session: Session, meeting_id: int) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from core.db import ROW_LOCK, insert_ignore
+from core.db import ROW_LOCK, insert_ignore, read
 from core.outbox import message
 from core.texts import text
 from domain.errors import Refused
@@ -143,8 +143,8 @@ def summary(uow: Unit, resident: Resident, month_start: datetime, year_start: da
     """The person's balance, earnings this month and year, and what waits on whom, in one
     statement of scalar subqueries (it was four to six ORM queries, each costing more
     than this one)."""
-    account_id, balance, *counts = uow.session.execute(_SUMMARY, {
-        "rid": resident.id, "cid": resident.community_id, "month": month_start, "year": year_start}).one()
+    account_id, balance, *counts = read(uow.session, _SUMMARY, {
+        "rid": resident.id, "cid": resident.community_id, "month": month_start, "year": year_start})[0]
     return Summary(account_id, balance or 0, *(int(n or 0) for n in counts))
 
 
