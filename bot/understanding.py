@@ -73,9 +73,20 @@ class Recognizer:
         self._starting: dict[str, list[str]] = defaultdict(list)
         for phrase in {*self._weights, *self._things}:
             self._starting[phrase[0]].append(phrase)
+        # The last message's guesses: inside a task the router asks twice about the same
+        # words (does it leave the task? then, routed afresh, what does it mean?).
+        self._last: tuple[str, tuple[Guess, ...]] = ("", ())
 
     def guess(self, text: str) -> list[Guess]:
         """Intents best first, those above the threshold only (empty: not understood)."""
+        last = self._last
+        if text and text == last[0]:
+            return list(last[1])
+        ranked = self._ranked(text)
+        self._last = (text, tuple(ranked))
+        return ranked
+
+    def _ranked(self, text: str) -> list[Guess]:
         words = clean(text)
         if not words:
             return []
@@ -171,6 +182,13 @@ def _recognizer(words: tuple[str, ...]) -> Recognizer:
     return Recognizer(words)
 
 
+_shared: tuple = (None, None)  # the categories last asked about, their recognizer
+
+
 def recognizer(config: Config) -> Recognizer:
     """The recognizer for these report categories (built once per process, then shared)."""
-    return _recognizer(tuple(k for c in config.reports.categories for k in c.keywords))
+    global _shared
+    shared, categories = _shared, config.reports.categories
+    if shared[0] is not categories:  # asked on every free-worded message: no tuple each time
+        shared = _shared = (categories, _recognizer(tuple(k for c in categories for k in c.keywords)))
+    return shared[1]

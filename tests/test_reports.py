@@ -218,6 +218,34 @@ def test_nearby_duplicate_offers_plus_one(registered, worker, db):
     assert code in bob.say("我的报事")
 
 
+def test_the_duplicate_offer_is_a_recent_open_report_in_the_building_or_close_by(chat, uow, clock):
+    from datetime import timedelta
+
+    from domain.reports.queries import nearby_open
+
+    alice, bob = chat.registered("alice"), chat.registered("bob")
+    placed = report_row(uow.session, file_report(alice, where=JINNING))
+    built = report_row(uow.session, file_report(alice, where="3栋"))
+    me = chat.resident(bob.openid)
+
+    def offered(lat=None, lng=None, building_id=None, category=built.category):
+        found = nearby_open(uow, resident=me, community_id=me.community_id, category_code=category,
+                            lat=lat, lng=lng, building_id=building_id)
+        return found.code if found else None
+
+    assert built.building_id is not None and placed.lat is not None
+    assert offered(building_id=built.building_id) == built.code
+    assert offered(JINNING[0] + 0.0003, JINNING[1]) == placed.code  # ~33 m
+    assert offered(JINNING[0] + 0.01, JINNING[1]) is None  # ~1.1 km
+    assert offered() is None and offered(building_id=built.building_id, category="noise") is None
+    built.status = Status.CLOSED
+    uow.session.flush()
+    assert offered(building_id=built.building_id) is None
+    placed.created_at = clock.now() - timedelta(days=uow.config.reports.duplicate_days + 1)
+    uow.session.flush()
+    assert offered(JINNING[0] + 0.0003, JINNING[1]) is None
+
+
 def test_duplicate_offer_can_be_declined(registered, db):
     alice, bob = registered("alice"), registered("bob")
     file_report(alice)

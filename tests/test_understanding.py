@@ -33,6 +33,19 @@ def test_the_corpus_is_understood_on_both_parts(config):
         assert right / len(rows) >= 0.95, f"{part}: {right}/{len(rows)}"
 
 
+def test_asking_twice_about_the_same_words_gives_the_same_guesses(config):
+    """Inside a task the router asks twice per message; the second answer is the first's,
+    and a caller changing its list changes nothing for the next one."""
+    guesser = recognizer(config)
+    fresh = Recognizer(guesser.problem_words)
+    first = guesser.guess("那个那个，电梯又坏咗")
+    assert first and first[0].intent == "report"
+    first.clear()
+    assert guesser.guess("那个那个，电梯又坏咗") == fresh.guess("那个那个，电梯又坏咗") != []
+    assert guesser.guess("议事会几时开") == fresh.guess("议事会几时开")
+    assert recognizer(config) is guesser
+
+
 @pytest.mark.parametrize("said, meant", [
     ("那个那个，楼道灯坏咗", "楼道灯坏了"), ("呃，電梯壞了", "电梯坏了"), ("佢哋几时开会", "他们什么时候开会"),
     ("时间余额", "时间余额"), ("楼到灯唔亮", "楼道灯不亮"), ("額，边度可以报名", "哪里可以报名")])

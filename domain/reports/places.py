@@ -82,11 +82,12 @@ def match_building(session: Session, community_id: int | None, address: str) -> 
         return None
     typed = address_key(address)
     best: tuple[int, int] | None = None
-    for building in session.scalars(select(Building).where(Building.community_id == community_id)):
-        name = address_key(building.name)
+    for building_id, building_name in session.execute(
+            select(Building.id, Building.name).where(Building.community_id == community_id)):
+        name = address_key(building_name)
         pattern = (r"(?<![0-9A-Za-z])" if name[:1].isalnum() else "") + re.escape(name)
         if name and re.search(pattern, typed) and (best is None or len(name) > best[0]):
-            best = (len(name), building.id)
+            best = (len(name), building_id)
     return best[1] if best else None
 
 

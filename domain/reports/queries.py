@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Boolean, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import read
@@ -72,24 +72,36 @@ def followers(session: Session, report: Report) -> int:
                           .where(ReportFollower.report_id == report.id)) or 0
 
 
+# Others' open reports of one category in one community, newest first, that could be the
+# same problem: in the given building, or placed by coordinates (their distance is checked
+# below). Only the columns the check needs: a busy community has many open reports.
+_NEARBY = (select(Report.id, Report.building_id, Report.lat, Report.lng)
+           .where(Report.community_id == bindparam("community"), Report.category == bindparam("category"),
+                  or_(*(Report.status == status for status in OPEN_STATUSES)),
+                  Report.created_at >= bindparam("since"),
+                  or_(Report.resident_id.is_(None), Report.resident_id != bindparam("rid")),
+                  or_(Report.building_id == bindparam("building"),
+                      and_(bindparam("placed", type_=Boolean), Report.lat.is_not(None),
+                           Report.lng.is_not(None))))
+           .order_by(Report.created_at.desc()).limit(CANDIDATES))
+
+
 def nearby_open(uow: Unit, *, resident: Resident, community_id: int, category_code: str,
                 lat: float | None, lng: float | None, building_id: int | None) -> Report | None:
     """Someone else's open report of the same category, in the same community, nearby (or in
     the same building), filed within `reports.duplicate_days`."""
     cfg = uow.config.reports
-    if community_id != resident.community_id:
-        return None  # a neighbour's offer is from one's own community only
-    candidates = uow.session.scalars(select(Report).where(
-        Report.community_id == community_id, Report.category == category_code,
-        Report.status.in_(OPEN_STATUSES), Report.created_at >= uow.now - timedelta(days=cfg.duplicate_days),
-        or_(Report.resident_id.is_(None), Report.resident_id != resident.id))
-        .order_by(Report.created_at.desc()).limit(CANDIDATES))
-    for report in candidates:
-        if building_id is not None and report.building_id == building_id:
-            return report
-        if None not in (lat, lng, report.lat, report.lng) and \
-                distance_m(lat, lng, report.lat, report.lng) <= cfg.duplicate_radius_m:
-            return report
+    placed = None not in (lat, lng)
+    if community_id != resident.community_id or (building_id is None and not placed):
+        return None  # a neighbour's offer is from one's own community only; nothing to compare
+    rows = read(uow.session, _NEARBY, {
+        "community": community_id, "category": category_code, "rid": resident.id, "building": building_id,
+        "placed": placed, "since": uow.now - timedelta(days=cfg.duplicate_days)})
+    for report_id, building, report_lat, report_lng in rows:
+        if (building_id is not None and building == building_id) or (
+                placed and None not in (report_lat, report_lng)
+                and distance_m(lat, lng, report_lat, report_lng) <= cfg.duplicate_radius_m):
+            return uow.session.get(Report, report_id)
     return None
 
 
