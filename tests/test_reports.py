@@ -161,6 +161,15 @@ def test_double_tap_confirm_files_one_report(registered, db):
     assert len(db.scalars(select(Report)).all()) == 1
 
 
+def test_the_menu_after_a_filed_report_is_the_menu(registered):
+    """The task is done: 菜单 shows the menu (not "您正在：反映问题"), and its numbers count."""
+    p = registered()
+    file_report(p)
+    menu = p.say("菜单")
+    assert "请回复数字选择" in menu and "您正在" not in menu
+    assert "无需重复提交" not in p.say("1")
+
+
 def test_private_matter_gets_advice(registered, db):
     p = registered()
     p.say("报事")
