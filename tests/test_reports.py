@@ -379,9 +379,11 @@ def test_staff_reject_refer_merge_and_retier(registered, staffer, worker, db):
     assert "不能这样操作" in staffer.say(f"驳回 {third} 再驳回")
 
 
-def test_cantonese_words_suggest_the_category(registered):
+@pytest.mark.parametrize("said", ["楼道灯坏咗好几日啦",  # 坏咗 is 坏了
+                                  "三栋楼道灯又唔亮啦"])  # 唔亮 is 不亮, with 又 between
+def test_cantonese_words_suggest_the_category(registered, said):
     p = registered()
     p.say("报事")
-    p.say("楼道灯坏咗好几日啦")  # 坏咗 is 坏了
+    p.say(said)
     p.say("跳过")
     assert "【公共设施维修】" in p.say("3栋门口")
