@@ -21,6 +21,10 @@ StepHandler = Callable[[Context, Incoming], "Reply | Again | None"]
 Prompt = Callable[[Context], str]
 
 
+# The step a task rests at once it is done (a report filed, a booking made).
+DONE = "done"
+
+
 @dataclass(frozen=True)
 class Flow:
     """A multi-step conversation: its steps, what each asks, and its title."""
@@ -31,7 +35,7 @@ class Flow:
     handlers: Mapping[str, StepHandler]
     prompts: Mapping[str, Prompt] = field(default_factory=dict)
     # Steps where the task is already finished: another command there needs no "leave?" question.
-    finished: frozenset[str] = frozenset({"done"})
+    finished: frozenset[str] = frozenset({DONE})
     # Steps that take any words as their answer (a description, a name): only a command there
     # means the person wants something else, not words that merely sound like another request.
     free_text: frozenset[str] = frozenset()

@@ -5,7 +5,7 @@ decorators; the app includes the feature routers into one root router.
 Order of decision for a message:
 
 1. events (subscribe, CLICK → menu key, …);
-2. the universal words 取消/退出 and 帮助/菜单, at every step (at a finished step the menu);
+2. the universal words 取消/退出 and 帮助/菜单, at every step (once a task is done, the menu);
 3. the resident's active conversation step (a step may hand the message back
    with `AGAIN`: it is then routed afresh, outside the conversation); a command
    typed mid-flow first asks whether to leave the task;
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from bot import leaving
 from bot.context import AGAIN, Context, Reply
-from bot.conversation import Flow
+from bot.conversation import DONE, Flow
 from bot.inbound import Incoming
 from bot.understanding import recognizer
 from core.numbers import numbered_choice
@@ -235,8 +235,7 @@ class Router:
                 return ctx.reply("cancelled")
             return ctx.reply("nothing_to_cancel")
         if lowered in vocab.HELP | vocab.MENU:
-            flow = self.flows.get(conv.flow or "")
-            if conv.active and not (flow and conv.step in flow.finished):
+            if conv.active and conv.step != DONE:
                 return self.remind_step(ctx)
             if conv.active:  # the task is done: 菜单 means the menu, and its numbers count again
                 conv.clear()

@@ -25,8 +25,10 @@ def code_of(reply: str) -> str:
     return re.search(r"BS\d{6}", reply).group(0)
 
 
-def file_report(p, description="3栋楼道灯坏了，晚上很黑", where="3栋门口", photos=0) -> str:
-    """Walk the whole conversation and return the new report's code."""
+def file_report(p, description="3栋楼道灯坏了，晚上很黑", where="3栋门口", photos=0,
+                anyway: bool = False) -> str:
+    """Walk the whole conversation and return the new report's code (`anyway`: offered a
+    neighbour's report as +1, file a new one all the same)."""
     assert "描述" in p.say("报事")
     assert "照片" in p.say(description)
     for _ in range(photos):
@@ -38,7 +40,11 @@ def file_report(p, description="3栋楼道灯坏了，晚上很黑", where="3栋
         reply = p.say(where)
     assert "分类" in reply
     assert "请确认" in p.say("1")
-    return code_of(p.say("1"))
+    reply = p.say("1")
+    if anyway:
+        assert "+1" in reply
+        reply = p.say("2")
+    return code_of(reply)
 
 
 @pytest.fixture

@@ -344,3 +344,10 @@ def test_bare_confirm_takes_the_only_waiting_record_or_lists_them(registered, vo
     listing = elder.say("确认")
     assert f"{second} " in listing and f"{third} " in listing and f"{first} " not in listing
     assert "已经确认过" in elder.say(f"确认 {first}")  # already confirmed: not asked twice
+
+
+def test_the_menu_while_picking_from_the_catalogue_shows_the_catalogue_again(volunteer, staff):
+    staff.say(f"通过 {log(volunteer, hours='2')}")
+    volunteer.say("兑换")
+    assert "2. 助餐送餐" in volunteer.say("菜单")  # still choosing: the question again
+    assert "确认用0.5小时兑换“助餐送餐”" in volunteer.say("2")
