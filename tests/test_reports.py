@@ -176,6 +176,21 @@ def test_the_menu_after_a_filed_report_is_the_menu(registered):
     assert "无需重复提交" not in p.say("1")
 
 
+@pytest.mark.parametrize("polite", ["唔该晒", "谢谢你们尽快处理"])
+def test_thanks_while_reporting_is_not_added_to_the_description(registered, db, polite):
+    p = registered()
+    p.say("报事")
+    p.say("3栋楼道灯坏了")
+    p.say("好了")
+    p.say("3栋门口")
+    p.say("1")
+    reply = p.say(polite)
+    assert "已补充" not in reply and "回复1提交" in reply
+    assert "已补充" in p.say("晚上很黑")  # a detail of the problem still is
+    code = code_of(p.say("1"))
+    assert report_row(db, code).description == "3栋楼道灯坏了；晚上很黑"
+
+
 def test_private_matter_gets_advice(registered, db):
     p = registered()
     p.say("报事")
