@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from bot.context import Context, Reply, Routes
 from bot.inbound import Incoming
-from bot.understanding import recognizer, yes_or_no
+from bot.understanding import POLITE, recognizer, yes_or_no
 from core.numbers import to_int
 from core.texts import text, vocab
 from core.words import normalise
@@ -18,7 +18,7 @@ from core.words import normalise
 WAITING = "_leaving"  # conversation data: what the person typed, waiting for "leave?"
 STRONG = 6  # an intent scored this high is meant even in the middle of another task
 SENTENCE = 4  # ...when said in a sentence: one or two words at a step are an attempt to answer it
-POLITE = frozenset({"greeting", "thanks", "chitchat", "help"})
+NOT_ANOTHER_TASK = POLITE | {"help"}  # said mid-task, these do not ask for another one
 
 
 def ask_to_leave(router: Routes, ctx: Context, msg: Incoming, words: str) -> Reply | None:
@@ -47,7 +47,7 @@ def _means_other(router: Routes, ctx: Context, words: str, owner: str | None) ->
         return False
     guesses = recognizer(ctx.config).guess(words)
     best = guesses[0] if guesses else None
-    return best is not None and best.score >= STRONG and best.intent not in POLITE \
+    return best is not None and best.score >= STRONG and best.intent not in NOT_ANOTHER_TASK \
         and best.intent in router.intents and router.intent_owners.get(best.intent) != owner
 
 

@@ -31,6 +31,8 @@ _PUNCTUATION = re.compile(r"[\s,，。.!！?？、:：;；~～…\-—·'\"“�
 _WORD_ONLY = {"早", "好", "喂", "嗨", "hi", "ok", "叫", "火", "烟", "冒", "陡"}
 _REPORT_CODE = re.compile(r"bs\d{6,10}")  # "BS000123 怎么样了": about that report
 _STARS = re.compile(r"^([0-9一二两三四五])(分|星|颗星|个星|粒星)")
+# Intents that are only manners: in front of a request they are politeness, not the point.
+POLITE = frozenset({"greeting", "thanks", "chitchat"})
 _PROBLEM = "_problem"  # the weight of words that say something is wrong, scored like an intent
 _DIALECT_LONGEST_FIRST = sorted(vocab.DIALECT.items(), key=lambda kv: -len(kv[0]))
 
@@ -110,8 +112,8 @@ class Recognizer:
         if scores["my_reports"] >= 5:
             scores["report"] /= 2
         # A greeting or thanks in front of a request is politeness, not the point.
-        if any(scores[i] >= vocab.THRESHOLD for i in scores if i not in ("greeting", "thanks", "chitchat")):
-            for polite in ("greeting", "thanks", "chitchat"):
+        if any(scores[i] >= vocab.THRESHOLD for i in scores if i not in POLITE):
+            for polite in POLITE:
                 scores[polite] /= 3
         ranked = sorted((Guess(i, s) for i, s in scores.items() if s >= vocab.THRESHOLD),
                         key=lambda g: -g.score)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.inbound import Incoming
-from bot.understanding import recognizer
+from bot.understanding import POLITE, recognizer
 from core.numbers import to_int
 from core.texts import text
 from core.words import normalise
@@ -51,17 +51,13 @@ def limit_description(ctx: Context, words: str) -> str | None:
     return text("bad_description_long", limit=limit) if len(words) > limit else None
 
 
-# Words that are only manners (唔该晒, 谢谢, 你好): no detail of the problem.
-POLITE = frozenset({"greeting", "thanks", "chitchat"})
-
-
 def add_detail(ctx: Context, msg: Incoming) -> str | None:
     """Words that answer no question of this step are more detail: appended to the description
     (None when there are none, they are only manners, or they would make it too long)."""
     extra = (msg.text or "").strip()
     if not extra or to_int(extra) is not None or len(normalise(extra)) < 2:
         return None
-    guesses = recognizer(ctx.config).guess(extra)
+    guesses = recognizer(ctx.config).guess(extra)  # only manners (唔该晒, 你好): no detail
     if guesses and all(guess.intent in POLITE for guess in guesses):
         return None
     described = f"{ctx.conversation.data.get('description', '')}；{extra}"
