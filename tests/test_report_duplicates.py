@@ -3,31 +3,18 @@ following one, declining (fast tier)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
+from domain.reports.queries import nearby_open
 from models import Report, ReportFollower, Status
 from tests.test_reports import JINNING, file_report, grid_worker, report_row
 
 
-@pytest.fixture
-def registered(chat):
-    return chat.registered
-
-
-@pytest.fixture
-def db(fast_db):
-    return fast_db
-
-
-@pytest.fixture
-def worker(chat):
-    """The grid worker of 金宁第一网格 (buildings 1-4栋), following the account."""
-    return grid_worker(chat, 1)
-
-
-def test_nearby_duplicate_offers_plus_one(registered, worker, db):
+def test_nearby_duplicate_offers_plus_one(chat, fast_db):
+    registered, db = chat.registered, fast_db
+    grid_worker(chat, 1)  # 金宁第一网格's worker follows: the report is routed to them
     alice, bob = registered("alice"), registered("bob")
     code = file_report(alice, where=JINNING)
     bob.say("报事")
@@ -49,10 +36,6 @@ def test_nearby_duplicate_offers_plus_one(registered, worker, db):
 
 
 def test_the_duplicate_offer_is_a_recent_open_report_in_the_building_or_close_by(chat, uow, clock):
-    from datetime import timedelta
-
-    from domain.reports.queries import nearby_open
-
     alice, bob = chat.registered("alice"), chat.registered("bob")
     placed = report_row(uow.session, file_report(alice, where=JINNING))
     built = report_row(uow.session, file_report(alice, where="3栋"))
@@ -76,7 +59,8 @@ def test_the_duplicate_offer_is_a_recent_open_report_in_the_building_or_close_by
     assert offered(JINNING[0] + 0.0003, JINNING[1]) is None
 
 
-def test_duplicate_offer_can_be_declined(registered, db):
+def test_duplicate_offer_can_be_declined(chat, fast_db):
+    registered, db = chat.registered, fast_db
     alice, bob = registered("alice"), registered("bob")
     file_report(alice)
     bob.say("报事")
