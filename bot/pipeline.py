@@ -1,12 +1,13 @@
 """One inbound message, exactly once: claim → resident → route → reply, one commit.
 
-Two ways through, with the same guarantees. On SQLite (one writer at a time) a
-message from a known person is first answered from a read snapshot, without the
-write lock; then one short write transaction inserts the claim with the reply,
-bumps the person's `message_seq` only if it still holds the value the snapshot
-read, and writes the conversation step. A handler that wants to write anything
-else, a message of the same person committed meanwhile, or a first contact send
-the message down the locked way instead.
+Two ways through, with the same guarantees. A message from a known person is first
+answered from a read snapshot, without any lock (on SQLite, without its one write
+lock); then one short write inserts the claim with the reply, bumps the person's
+`message_seq` only if it still holds the value the snapshot read, and writes the
+conversation step: on SQLite a transaction of three statements, on PostgreSQL one
+statement outside any transaction block (two round trips a message, not four). A
+handler that wants to write anything else, a message of the same person committed
+meanwhile, or a first contact send the message down the locked way instead.
 
 The locked way: the first statement locks the sender's row (stamping their last
 message and bumping `message_seq` in the same UPDATE), so one person's messages
@@ -25,10 +26,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Executable, bindparam, exists, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from wechatpy.replies import TextReply
 
@@ -36,6 +36,20 @@ from bot.context import Context, Reply
 from bot.inbound import Incoming
 from bot.router import Router
 from bot.state import ConversationState, Step
+from bot.statements import (
+    BUMP_IF_UNCHANGED,
+    CLAIM,
+    COMMUNITY,
+    ID,
+    LOAD_BY_ID,
+    LOAD_BY_SENDER,
+    LOCK,
+    LOCK_AND_LOAD,
+    PERSON,
+    SNAPSHOT_COMMIT,
+    STORED_REPLY,
+    claim_with_step,
+)
 from core.clock import Clock
 from core.config import Config
 from core.db import (
@@ -46,89 +60,18 @@ from core.db import (
     run_in_transaction,
     write_guard,
 )
-from core.rows import persistent, width
+from core.rows import persistent
 from core.texts import text
 from domain.errors import Refused
 from domain.unit import Unit
-from models import Community, Conversation, ProcessedMessage, Resident, ResidentRole
+from models import Community, ProcessedMessage, Resident
 
 log = logging.getLogger(__name__)
+_residents, _processed = Resident.__table__, ProcessedMessage.__table__
 # Events that do not come from a person talking to us: never create a resident.
 SYSTEM_EVENTS = {"unsubscribe", "templatesendjobfinish", "masssendjobfinish"}
 # Events that open WeChat's short customer-service window (3 messages in a minute).
 WINDOW_EVENTS = {"subscribe", "scan", "click"}
-
-# The sender's row is locked first (stamping their last message or event and bumping
-# `message_seq` in the same UPDATE), by Core statements that skip the ORM; the resident
-# and their conversation are then read together, after the lock is granted (in
-# PostgreSQL a row joined into the locking statement would come from the snapshot taken
-# before the wait).
-_residents, _processed = Resident.__table__, ProcessedMessage.__table__
-_by_sender = update(_residents).where(_residents.c.openid == bindparam("sender"))
-_bumped = {"message_seq": _residents.c.message_seq + 1}
-_STAMP = {None: _by_sender.values(_bumped)}
-_STAMP.update({column: _by_sender.values({**_bumped, column: bindparam("stamp")})
-               for column in ("last_message_at", "last_event_at")})
-LOCK = {column: stamp.returning(_residents.c.id) for column, stamp in _STAMP.items()}
-# The snapshot's reply commits only while the person's sequence is what it read.
-BUMP_IF_UNCHANGED = (update(_residents)
-                     .where(_residents.c.id == bindparam("rid"), _residents.c.message_seq == bindparam("seen"))
-                     .values({**_bumped, "last_message_at": bindparam("stamp")}).returning(_residents.c.id))
-_conv = Conversation.__table__.c
-_roles = ResidentRole.__table__
-
-
-def _with_person(person, person_id, community_id):
-    """The person with what most replies need, in the same statement: their community (put
-    into the session, where `session.get` finds it), their conversation and whether they
-    hold any role (most hold none, and then their roles are not queried). The row is built
-    into objects by `_person`, without the ORM's loading."""
-    return (select(person, Community, _conv.flow, _conv.step, _conv.data, _conv.updated_at,
-                   exists().where(_roles.c.resident_id == person_id).label("has_roles"))
-            .outerjoin(Conversation, _conv.resident_id == person_id)
-            .outerjoin(Community, Community.id == community_id))
-
-
-LOAD = _with_person(Resident, Resident.id, Resident.community_id)
-LOAD_BY_ID, LOAD_BY_SENDER = (LOAD.where(Resident.id == bindparam("rid")),
-                              LOAD.where(Resident.openid == bindparam("sender")))
-# Where things sit in such a row: the person's columns, their community's, then the rest.
-_ID, _PERSON, _COMMUNITY = _residents.c.keys().index("id"), width(Resident), width(Community)
-STORED_REPLY = select(_processed.c.reply).where(_processed.c.key == bindparam("k"))
-
-
-def _lock_and_load(stamp):
-    """PostgreSQL: the row lock and the load in one statement (one round trip fewer). The
-    conversation joined there comes from the snapshot the statement began with; `moved`
-    is above 1 when another transaction bumped the person's sequence after that snapshot,
-    while this one waited for the lock: then the conversation is read again."""
-    locked = stamp.returning(*_residents.c).cte("locked")
-    person, before = aliased(Resident, locked), _residents.alias("before")
-    return (_with_person(person, locked.c.id, locked.c.community_id)
-            .add_columns((locked.c.message_seq - before.c.message_seq).label("moved"))
-            .join(before, before.c.id == locked.c.id))
-
-
-LOCK_AND_LOAD = {column: _lock_and_load(stamp) for column, stamp in _STAMP.items()}
-# PostgreSQL: the claim of a message that changed nothing but the bookkeeping (a menu word,
-# a question answered from the records) lets its commit skip waiting for the WAL flush;
-# see Durability in the README for what a crash can lose.
-_CLAIM = (pg_insert(_processed).values({c: bindparam(c) for c in ("key", "openid", "created_at", "reply")})
-          .on_conflict_do_nothing(index_elements=["key"]))
-CLAIM = {False: _CLAIM.returning(_processed.c.key),
-         True: _CLAIM.returning(_processed.c.key,
-                                literal_column("set_config('synchronous_commit', 'off', true)"))}
-_WITH_STEP: dict[tuple[bool, int], tuple] = {}
-
-
-def claim_with_step(quiet: bool, step) -> Executable:
-    """PostgreSQL: the claim with the conversation step written in the same statement (one
-    round trip); a duplicate's rollback undoes both."""
-    key = (quiet, id(step))
-    if key not in _WITH_STEP:  # keeps `step` alive, so its id is not reused
-        _WITH_STEP[key] = (CLAIM[quiet].add_cte(step.cte("step")), step)
-    return _WITH_STEP[key][0]
-
 
 @dataclass
 class Pipeline:
@@ -138,7 +81,8 @@ class Pipeline:
     sessions: sessionmaker[Session]
     router: Router
     clock: Clock
-    # Sessions that do not take SQLite's write lock; None: every message takes the lock.
+    # Sessions that only read: SQLite's deferred transactions, PostgreSQL's autocommit (no
+    # BEGIN or COMMIT round trip); None: every message takes the locked way.
     snapshot_sessions: sessionmaker[Session] | None = None
     # Conversation steps (flow, step) whose last message wrote: the next message there takes
     # the locked way at once, instead of running its handler twice (refused in a snapshot,
@@ -182,7 +126,13 @@ class Pipeline:
             if guard.wrote or _pending(session):
                 self._wrote(place, True)
                 return None
-            seen = resident.message_seq
+            bump = {"rid": resident.id, "seen": resident.message_seq, "stamp": now}
+            if session.connection().dialect.name == "postgresql":
+                # PostgreSQL reads outside any transaction block: the commit is one statement
+                # (the session's commit sends nothing; in a test tier it ends its savepoint)
+                xml = self._commit_in_one(session.connection(), msg, bump, ctx.conversation, xml)
+                session.commit()
+                return xml
         except DBAPIError:
             return None
         except Exception:
@@ -193,20 +143,27 @@ class Pipeline:
             raise
         finally:
             session.close()
-        try:
+        try:  # SQLite: a short write transaction, after the snapshot's read has ended
             with core_transaction(self.sessions) as connection:
-                return self._commit_snapshot(connection, msg, resident.id, seen, ctx.conversation,
-                                             xml, now)
+                self._claim(connection, msg, xml, now)
+                if not execute_fast(connection, BUMP_IF_UNCHANGED, bump):
+                    raise Stale()
+                ctx.conversation.save(connection)
+                return xml
         except Stale:
             return None
 
-    def _commit_snapshot(self, connection: Connection, msg: Incoming, resident_id: int, seen: int,
-                         conversation: ConversationState, xml: str, now: datetime) -> str:
-        """Claim, sequence check and conversation step: three Core statements under the lock."""
-        self._claim(connection, msg, xml, now)
-        if not execute_fast(connection, BUMP_IF_UNCHANGED, {"rid": resident_id, "seen": seen, "stamp": now}):
-            raise Stale()
-        conversation.save(connection)
+    def _commit_in_one(self, connection: Connection, msg: Incoming, bump: dict,
+                       conversation: ConversationState, xml: str) -> str | None:
+        """PostgreSQL: sequence check, claim and conversation step in one statement that
+        writes nothing when the snapshot is stale (None then)."""
+        how, values = conversation.change() or (None, {})
+        claim = self._claim_values(msg, xml, bump["stamp"])
+        (bumped, claimed, *_), = execute_fast(connection, SNAPSHOT_COMMIT[how], {**bump, **claim, **values})
+        if not bumped:
+            return None
+        if not claimed:  # a claim that bumped no sequence (the person's row made afresh since)
+            raise Duplicate(connection.execute(STORED_REPLY, {"k": claim["key"]}).scalar() or "")
         return xml
 
     def _locked(self, session: Session, msg: Incoming) -> str:
@@ -246,8 +203,7 @@ class Pipeline:
                quiet: bool = False, step: tuple[Executable, dict] | None = None) -> None:
         """Insert the claim with its reply. On PostgreSQL it carries the conversation step
         (`step`), and a `quiet` message's commit does not wait for the WAL flush."""
-        claim = {"key": msg.dedup_key, "openid": None if msg.event in SYSTEM_EVENTS else msg.openid,
-                 "created_at": now, "reply": xml}
+        claim = self._claim_values(msg, xml, now)
         if connection.dialect.name != "postgresql":
             inserted = insert_ignore_core(connection, _processed, claim, ["key"])
         elif step is None:
@@ -259,6 +215,11 @@ class Pipeline:
             # sender's row lock until the first run committed): undo this run, answer as
             # the first time.
             raise Duplicate(connection.execute(STORED_REPLY, {"k": msg.dedup_key}).scalar() or "")
+
+    @staticmethod
+    def _claim_values(msg: Incoming, xml: str, now: datetime) -> dict:
+        return {"key": msg.dedup_key, "openid": None if msg.event in SYSTEM_EVENTS else msg.openid,
+                "created_at": now, "reply": xml}
 
     def _resident(self, session: Session, msg: Incoming,
                   now: datetime) -> tuple[Resident | None, Step | None, bool]:
@@ -281,7 +242,7 @@ class Pipeline:
             rows = execute_fast(connection, LOCK_AND_LOAD[column], values)
             if not rows or rows[0][-1] == 1:  # the last column: `moved`
                 return rows[0] if rows else None
-            return execute_fast(connection, LOAD_BY_ID, {"rid": rows[0][_ID]})[0]
+            return execute_fast(connection, LOAD_BY_ID, {"rid": rows[0][ID]})[0]
         locked = execute_fast(connection, LOCK[column], values)
         return execute_fast(connection, LOAD_BY_ID, {"rid": locked[0][0]})[0] if locked else None
 
@@ -298,11 +259,11 @@ def _place(conversation: Step | None) -> tuple[str, str] | None:
 
 def _person(session: Session, row: tuple) -> tuple[Resident, Step | None]:
     """The person (in `session`) and their conversation step from a `LOAD` row."""
-    resident = persistent(session, Resident, row[:_PERSON])
-    community = (persistent(session, Community, row[_PERSON:_PERSON + _COMMUNITY])
+    resident = persistent(session, Resident, row[:PERSON])
+    community = (persistent(session, Community, row[PERSON:PERSON + COMMUNITY])
                  if resident.community_id is not None else None)
     set_committed_value(resident, "community", community)
-    flow, step, data, updated_at, has_roles = row[_PERSON + _COMMUNITY:_PERSON + _COMMUNITY + 5]
+    flow, step, data, updated_at, has_roles = row[PERSON + COMMUNITY:PERSON + COMMUNITY + 5]
     if not has_roles:
         set_committed_value(resident, "roles", [])
     return resident, Step(flow, step, data, updated_at) if flow is not None else None

@@ -86,14 +86,23 @@ class ConversationState:
             self._move(None)
         self.expired = False
 
-    def pending(self, connection: Connection) -> tuple[Executable, dict] | None:
-        """The statement that writes the conversation back if a handler moved it, or None."""
+    def change(self) -> tuple[str, dict] | None:
+        """How to write the conversation back if a handler moved it: ("save", the row) or
+        ("delete", {"rid": …}); None when it did not move."""
         if not self.changed or self._resident_id is None:
             return None
         if self._row is None:
-            return _DELETE, {"rid": self._resident_id}
-        values = {"resident_id": self._resident_id, "flow": self._row.flow, "step": self._row.step,
-                  "data": self._row.data, "updated_at": self._row.updated_at}
+            return "delete", {"rid": self._resident_id}
+        return "save", {"resident_id": self._resident_id, "flow": self._row.flow,
+                        "step": self._row.step, "data": self._row.data, "updated_at": self._row.updated_at}
+
+    def pending(self, connection: Connection) -> tuple[Executable, dict] | None:
+        """The statement that writes the conversation back if a handler moved it, or None."""
+        if (change := self.change()) is None:
+            return None
+        how, values = change
+        if how == "delete":
+            return _DELETE, values
         return upsert_statement(connection, _table, values, ["resident_id"]), values
 
     def save(self, connection: Connection) -> None:

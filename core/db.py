@@ -81,11 +81,18 @@ def write_guard(connection, *, refuse: bool) -> Iterator[WriteGuard]:
     """While the block runs, the guard notes whether any statement wrote; with `refuse`,
     such a statement raises `WriteRefused`, and the guard remembers it even if a handler
     swallowed the exception."""
-    guard = connection.info[WATCH] = WriteGuard(refuse)
+    info = connection.info  # held: a connection the database dropped cannot be asked again
+    guard = info[WATCH] = WriteGuard(refuse)
     try:
         yield guard
     finally:
-        connection.info.pop(WATCH, None)
+        info.pop(WATCH, None)
+
+
+def read_only(session: Session) -> bool:
+    """Whether the session's statements run under a `write_guard` that refuses writes."""
+    guard = session.connection().info.get(WATCH)
+    return guard is not None and guard.refuse
 
 
 def _refuse_writes(conn, _cursor, statement, _parameters, _context, _executemany):

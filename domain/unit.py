@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core import outbox
 from core.clock import Clock
 from core.config import Config
+from core.db import read_only
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -76,9 +77,13 @@ class Unit:
 
 
 def use_case(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run the use case in a savepoint; any exception rolls back what it wrote."""
+    """Run the use case in a savepoint; any exception rolls back what it wrote. In a read
+    snapshot nothing can be written, so there is nothing to roll back (and PostgreSQL's
+    snapshot, outside a transaction block, could not take a savepoint)."""
     @functools.wraps(fn)
     def run(uow: Unit, *args: P.args, **kwargs: P.kwargs) -> R:
+        if read_only(uow.session):
+            return fn(uow, *args, **kwargs)
         with uow.session.begin_nested():
             return fn(uow, *args, **kwargs)
     return run  # type: ignore[return-value]

@@ -40,15 +40,19 @@ def create_app(config: Config | None = None, clock: Clock = SYSTEM,
         # trip each): a connection the database dropped fails its first statement, and the
         # message runs again on a fresh one (core.db.run_in_transaction).
         hook_sessions = make_session_factory(make_engine(config.database.url, pool_pre_ping=False))
+        # The webhook's snapshots read without locks: on PostgreSQL outside any transaction
+        # block, so reading and committing a menu word take one round trip each.
+        snapshot_sessions = read_sessions
+        if make_url(config.database.url).get_backend_name() != "sqlite":
+            snapshot_sessions = make_session_factory(make_engine(
+                config.database.url, pool_pre_ping=False, isolation_level="AUTOCOMMIT"))
     else:
-        read_sessions = hook_sessions = sessions
+        read_sessions = hook_sessions = snapshot_sessions = sessions
     app.extensions["linli.sessions"] = sessions
     app.extensions["linli.read_sessions"] = read_sessions
     app.extensions["linli.clock"] = clock
-    # SQLite has one writer at a time: messages are answered from a snapshot first.
-    snapshots = make_url(config.database.url).get_backend_name() == "sqlite"
     app.extensions["linli.pipeline"] = Pipeline(config, hook_sessions, build_router(), clock,
-                                                read_sessions if snapshots else None)
+                                                snapshot_sessions)
     recognizer(config)  # the word dictionary loads now, not on a resident's first message
     app.extensions["linli.safe_mode"] = safe_mode(config)
     app.extensions["linli.wechat"] = WeChatAPI(config, sessions, clock)
