@@ -46,6 +46,7 @@ from bot.statements import (
     LOCK,
     LOCK_AND_LOAD,
     PERSON,
+    SEQ,
     SNAPSHOT_COMMIT,
     STORED_REPLY,
     claim_with_step,
@@ -118,6 +119,8 @@ class Pipeline:
                 if not rows:
                     return None
                 resident, conversation = _person(session, rows[0])
+                # as read here: a handler may read the person's row again, newer
+                seen = rows[0][SEQ]
                 place = _place(conversation)
                 if place in self.writing_steps:
                     return None
@@ -126,7 +129,7 @@ class Pipeline:
             if guard.wrote or _pending(session):
                 self._wrote(place, True)
                 return None
-            bump = {"rid": resident.id, "seen": resident.message_seq, "stamp": now}
+            bump = {"rid": resident.id, "seen": seen, "stamp": now}
             if session.connection().dialect.name == "postgresql":
                 # PostgreSQL reads outside any transaction block: the commit is one statement
                 # (the session's commit sends nothing; in a test tier it ends its savepoint)
@@ -162,7 +165,7 @@ class Pipeline:
         (bumped, claimed, *_), = execute_fast(connection, SNAPSHOT_COMMIT[how], {**bump, **claim, **values})
         if not bumped:
             return None
-        if not claimed:  # a claim that bumped no sequence (the person's row made afresh since)
+        if not claimed:  # a claim made before the person's row was (see SNAPSHOT_COMMIT)
             raise Duplicate(connection.execute(STORED_REPLY, {"k": claim["key"]}).scalar() or "")
         return xml
 

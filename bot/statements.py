@@ -44,7 +44,8 @@ LOAD = _with_person(Resident, Resident.id, Resident.community_id)
 LOAD_BY_ID, LOAD_BY_SENDER = (LOAD.where(Resident.id == bindparam("rid")),
                               LOAD.where(Resident.openid == bindparam("sender")))
 # Where things sit in such a row: the person's columns, their community's, then the rest.
-ID, PERSON, COMMUNITY = _residents.c.keys().index("id"), width(Resident), width(Community)
+ID, SEQ = _residents.c.keys().index("id"), _residents.c.keys().index("message_seq")
+PERSON, COMMUNITY = width(Resident), width(Community)
 STORED_REPLY = select(_processed.c.reply).where(_processed.c.key == bindparam("k"))
 
 
@@ -88,14 +89,15 @@ def _typed(table, names):
 def _snapshot_commit(step: str | None) -> Executable:
     """PostgreSQL, the snapshot's commit in one statement outside any transaction block
     (no BEGIN or COMMIT round trip): bump the sequence only if it still holds the value the
-    snapshot read, then the claim only if bumped, then the conversation step (`step`:
-    "save", "delete", or None: the conversation did not move, and the commit does not wait
-    for the WAL flush) only if claimed. Returns (bumped, claimed): a stale snapshot writes
-    nothing. Every claim of a person's message comes with a bump of their sequence, so a
-    duplicate of this message committed earlier has moved it: such a snapshot is stale,
-    and the locked way answers it with the stored reply (a claim that conflicts all the
-    same leaves only the bump, and the pipeline answers with the stored reply)."""
-    bumped = BUMP_IF_UNCHANGED.cte("bumped")
+    snapshot read and the message has no claim yet, then the claim only if bumped, then the
+    conversation step (`step`: "save", "delete", or None: the conversation did not move,
+    and the commit does not wait for the WAL flush) only if claimed. Returns (bumped,
+    claimed): a stale snapshot, or a retry of a message already answered, writes nothing
+    and goes the locked way, which answers a retry with the stored reply. A duplicate
+    committed after this statement's start has bumped the sequence too, so the bump
+    finds it moved; a claim that conflicts all the same (one made before the person's
+    row was) leaves only the bump."""
+    bumped = BUMP_IF_UNCHANGED.where(~exists().where(_processed.c.key == bindparam("key"))).cte("bumped")
     claim = (pg_insert(_processed)
              .from_select(list(_CLAIM_COLUMNS),
                           select(*_typed(_processed, _CLAIM_COLUMNS)).where(exists(bumped.select())))

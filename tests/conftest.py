@@ -205,6 +205,12 @@ def app(fast_app, fast_engine, config, clock):
 
 
 @pytest.fixture
+def pipeline(app):
+    """The fast tier's webhook pipeline, to feed messages to directly."""
+    return app.extensions["linli.pipeline"]
+
+
+@pytest.fixture
 def fast_db(app):
     """A session on the test's connection: sees every write of the test, uncommitted."""
     session = app.extensions["linli.test_sessions"]()

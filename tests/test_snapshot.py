@@ -4,16 +4,12 @@ transaction block); anything else a handler writes, or a race with their own nex
 takes the locked way. The replies are the same either way (the rest of the suite runs on both)."""
 from __future__ import annotations
 
-import itertools
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot import pipeline as pipeline_module
-from bot.inbound import Incoming
 from bot.state import _DELETE
 from core.db import (
     WATCH,
@@ -27,13 +23,7 @@ from core.db import (
 )
 from core.texts import text
 from models import Conversation, ProcessedMessage, Resident, utcnow
-
-_ids = itertools.count(880000001)
-
-
-@pytest.fixture
-def pipeline(app):
-    return app.extensions["linli.pipeline"]
+from tests.snapshot_helpers import seq
 
 
 @pytest.fixture
@@ -52,19 +42,6 @@ def statements(app):
     driver.set_trace_callback(record)
     yield seen
     driver.set_trace_callback(None)
-
-
-def incoming(openid: str, words: str, msg_id: int | None = None) -> Incoming:
-    return Incoming(kind="text", openid=openid, account="gh_linli_test", create_time=1700000000,
-                    msg_id=str(msg_id or next(_ids)), text=words)
-
-
-def reply_text(xml: str) -> str:
-    return xml.split("<Content><![CDATA[", 1)[1].split("]]>", 1)[0]
-
-
-def seq(chat, openid: str) -> int:
-    return chat.resident(openid).message_seq
 
 
 def test_a_menu_word_is_read_from_the_snapshot_and_written_in_one_short_write(chat, pipeline,
@@ -137,38 +114,6 @@ def test_a_step_that_wrote_goes_the_locked_way_at_once_until_it_writes_nothing(c
     assert handler_runs("菜单") == 1  # a reader outside a conversation: the snapshot, once
 
 
-def test_a_message_of_the_same_person_committed_meanwhile_sends_the_reply_the_locked_way(
-        chat, pipeline, monkeypatch, fast_db):
-    """取消 read no conversation; 我的信息 commits one before 取消 does: 取消 runs again,
-    locked, and cancels it (a stale snapshot is never committed)."""
-    alice = chat.registered("alice")
-    cut_in = []
-
-    def cut_in_once():
-        if not cut_in:  # 取消's snapshot is read; 我的信息 commits before 取消's write begins
-            cut_in.append("armed")
-            cut_in.append(pipeline.handle(incoming(alice.openid, "我的信息")))
-    if fast_db.get_bind().dialect.name == "postgresql":
-        commit_in_one = pipeline_module.Pipeline._commit_in_one
-        monkeypatch.setattr(pipeline_module.Pipeline, "_commit_in_one",
-                            lambda self, *args: cut_in_once() or commit_in_one(self, *args))
-    else:
-        commit_in = pipeline_module.core_transaction
-
-        @contextmanager
-        def racing(sessions):
-            cut_in_once()
-            with commit_in(sessions) as connection:
-                yield connection
-        monkeypatch.setattr(pipeline_module, "core_transaction", racing)
-    before = seq(chat, alice.openid)
-    answer = reply_text(pipeline.handle(incoming(alice.openid, "取消")))
-    assert "您的信息" in reply_text(cut_in[1]) and answer == text("cancelled")
-    assert seq(chat, alice.openid) == before + 2
-    fast_db.expire_all()
-    assert fast_db.get(Conversation, chat.resident(alice.openid).id) is None
-
-
 def test_a_refused_write_a_handler_turns_into_another_error_still_gets_the_real_reply(
         chat, pipeline, monkeypatch):
     """The resident never sees the busy text because the snapshot could not write."""
@@ -185,33 +130,6 @@ def test_a_refused_write_a_handler_turns_into_another_error_still_gets_the_real_
         return reply(ctx, msg)
     monkeypatch.setattr(pipeline, "_reply", clumsy)
     assert "请回复数字选择" in alice.say("菜单")
-
-
-def test_a_retry_of_an_answered_message_gets_the_stored_reply_and_counts_once(chat, pipeline,
-                                                                              fast_db):
-    alice = chat.registered("alice")
-    before = seq(chat, alice.openid)
-    msg = incoming(alice.openid, "我的信息", msg_id=880999001)
-    first = pipeline.handle(msg)
-    again = pipeline.handle(msg)
-    assert first == again and "您的信息" in reply_text(first)
-    assert seq(chat, alice.openid) == before + 1
-    claims = fast_db.scalars(select(ProcessedMessage).where(ProcessedMessage.key == msg.dedup_key))
-    assert len(claims.all()) == 1
-
-
-def test_a_claim_that_bumped_no_sequence_still_answers_with_its_stored_reply(chat, pipeline,
-                                                                            fast_db):
-    """A claim made before the person's row was (the row made afresh since): the snapshot's
-    sequence check passes, its claim conflicts, and the stored reply is the answer; the
-    conversation the handler moved is not written."""
-    alice = chat.registered("alice")
-    msg = incoming(alice.openid, "我的信息")
-    fast_db.execute(insert(ProcessedMessage).values(key=msg.dedup_key, openid=alice.openid,
-                                                    created_at=utcnow(), reply="<xml>stored</xml>"))
-    assert pipeline.handle(msg) == "<xml>stored</xml>"
-    fast_db.expire_all()
-    assert fast_db.get(Conversation, chat.resident(alice.openid).id) is None
 
 
 def test_a_refused_write_leaves_nothing_and_is_remembered_even_if_swallowed(fast_db):
