@@ -36,6 +36,9 @@ class Flow:
     prompts: Mapping[str, Prompt] = field(default_factory=dict)
     # Steps where the task is already finished: another command there needs no "leave?" question.
     finished: frozenset[str] = frozenset({DONE})
+    # Steps that wait for nothing (a task done, a list paged through): 菜单 or 帮助 there shows
+    # the menu and ends the flow, instead of repeating the step's question.
+    resting: frozenset[str] = frozenset({DONE})
     # Steps that take any words as their answer (a description, a name): only a command there
     # means the person wants something else, not words that merely sound like another request.
     free_text: frozenset[str] = frozenset()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from bot import leaving
 from bot.context import AGAIN, Context, Reply
-from bot.conversation import DONE, Flow
+from bot.conversation import Flow
 from bot.inbound import Incoming
 from bot.understanding import recognizer
 from core.numbers import numbered_choice
@@ -235,9 +235,10 @@ class Router:
                 return ctx.reply("cancelled")
             return ctx.reply("nothing_to_cancel")
         if lowered in vocab.HELP | vocab.MENU:
-            if conv.active and conv.step != DONE:
+            flow = self.flows.get(conv.flow or "")
+            if conv.active and (flow is None or conv.step not in flow.resting):
                 return self.remind_step(ctx)
-            if conv.active:  # the task is done: 菜单 means the menu, and its numbers count again
+            if conv.active:  # nothing is awaited: 菜单 means the menu, and its numbers count again
                 conv.clear()
             if lowered in vocab.HELP and "help" in self.intents:
                 return self.intents["help"](ctx, msg)

@@ -47,6 +47,7 @@ def _page(ctx: Context, page: int) -> Reply:
         return ctx.reply("meetings_none")
     shown = found[(page - 1) * PAGE: page * PAGE]
     if not shown:
+        ctx.conversation.clear()
         return ctx.reply("meetings_no_more")
     lines = []
     for n, m in enumerate(shown, start=(page - 1) * PAGE + 1):
@@ -55,9 +56,13 @@ def _page(ctx: Context, page: int) -> Reply:
                                          else text("meeting_seats_left", left=seats - m.confirmed_count))
         lines.append(text("meeting_line", n=n, title=m.title, place=m.place, seats=left,
                           when=local(ctx.config, m.starts_at)))
-    more = text("meetings_more") if len(found) > page * PAGE else ""
-    ctx.conversation.start("meetings", BrowseStep.BROWSE, page=page)
-    return ctx.reply("meetings_list", page=page, items="\n".join(lines), more=more)
+    more = len(found) > page * PAGE
+    if more:  # only a list with another page keeps the person in it (更多)
+        ctx.conversation.start("meetings", BrowseStep.BROWSE, page=page)
+    else:
+        ctx.conversation.clear()
+    return ctx.reply("meetings_list", page=page, items="\n".join(lines),
+                     more=text("meetings_more") if more else "")
 
 
 @router.intent("meetings")
@@ -154,7 +159,8 @@ def _position(ctx: Context, signup: Signup | signups.Mine) -> int:
 
 
 router.flow(Flow("meetings", "flow_meetings", BrowseStep, {BrowseStep.BROWSE: step_browse},
-                 {BrowseStep.BROWSE: lambda ctx: text("meetings_more")}))
+                 {BrowseStep.BROWSE: lambda ctx: text("meetings_browse_prompt")},
+                 finished=frozenset({BrowseStep.BROWSE}), resting=frozenset({BrowseStep.BROWSE})))
 router.flow(Flow("signup", "flow_signup", SignupStep, {SignupStep.CONFIRM: step_confirm},
                  {SignupStep.CONFIRM: ask_confirm}))
 

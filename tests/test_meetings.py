@@ -71,6 +71,21 @@ def test_browse_pages_and_sign_up_with_code_and_reminders(registered, uow, db):
     assert "金宁党群服务中心" in notice.text and ".ics" in notice.text
 
 
+def test_a_list_is_not_a_task_the_menu_and_other_commands_leave_it_at_once(registered, uow):
+    """An elder who looked at the list and types 菜单 gets the menu; a command gets done
+    without "leave? what you typed is lost"; one page long, the list keeps no step at all."""
+    p = registered()
+    for i in range(7):
+        make_meeting(uow, title=f"议事会{i}", starts_at=uow.now + timedelta(days=2, hours=i))
+    assert "更多" in p.say("议事会")
+    assert "请回复数字选择" in p.say("菜单") and "2. 我的报事" in p.last_reply
+    p.say("议事会")
+    assert p.say("我的报事").startswith("您还没有反映过问题")
+    p.say("议事会")
+    assert "6. 议事会5" in p.say("更多") and "更多" not in p.last_reply
+    assert "描述您发现的问题" in p.say("1")  # after the last page 1 is the menu's 我要报事
+
+
 def test_full_meeting_offers_the_waitlist_and_promotes_in_order(registered, uow, db):
     mid = make_meeting(uow, capacity=2)
     first, second, third, fourth = (registered(f"p{i}") for i in range(4))

@@ -114,6 +114,7 @@ TEXTS: dict[str, str] = {
     "meetings_none": "近期没有可报名的议事会或活动，有新活动会通知您。想了解更多请回复“人工”。",
     "meetings_list": "近期议事会·活动（第{page}页）：\n{items}\n回复“报名 编号”报名{more}。",
     "meetings_more": "，回复“更多”看下一页",
+    "meetings_browse_prompt": "回复“更多”看下一页，回复“报名 编号”报名。",
     "meeting_line": "{n}. {title}｜{when}｜{place}{seats}",
     "meeting_seats_left": "｜余{left}席",
     "meeting_seats_full": "｜已满，可候补",
