@@ -73,7 +73,7 @@ def test_browse_pages_and_sign_up_with_code_and_reminders(registered, uow, db):
 
 def test_a_list_is_not_a_task_the_menu_and_other_commands_leave_it_at_once(registered, uow):
     """An elder who looked at the list and types 菜单 gets the menu; a command gets done
-    without "leave? what you typed is lost"; one page long, the list keeps no step at all."""
+    without "leave? what you typed is lost"; after its last page the list keeps no step."""
     p = registered()
     for i in range(7):
         make_meeting(uow, title=f"议事会{i}", starts_at=uow.now + timedelta(days=2, hours=i))
