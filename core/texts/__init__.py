@@ -7,7 +7,7 @@ answers (yes/no, done, skip …). Keep replies short and always say how to go on
 """
 from __future__ import annotations
 
-from core.texts import console, deliberation, oversight, pages, resident, staff, timebank
+from core.texts import console, deliberation, meetings, oversight, pages, resident, staff, timebank
 
 
 def _merge(*parts: dict[str, str]) -> dict[str, str]:
@@ -20,8 +20,8 @@ def _merge(*parts: dict[str, str]) -> dict[str, str]:
     return merged
 
 
-TEXTS: dict[str, str] = _merge(resident.TEXTS, pages.TEXTS, staff.TEXTS, console.TEXTS, oversight.TEXTS,
-                               deliberation.TEXTS, timebank.TEXTS)
+TEXTS: dict[str, str] = _merge(resident.TEXTS, meetings.TEXTS, pages.TEXTS, staff.TEXTS, console.TEXTS,
+                               oversight.TEXTS, deliberation.TEXTS, timebank.TEXTS)
 
 
 def text(key: str, **values: object) -> str:
